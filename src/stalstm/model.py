@@ -1,0 +1,244 @@
+"""STA-LSTM: the spatio-temporal attention LSTM for skeleton action recognition.
+
+References:
+    S. Song, C. Lan, J. Xing, W. Zeng, J. Liu, "An End-to-End Spatio-Temporal Attention Model for
+    Human Action Recognition from Skeleton Data", AAAI 2017 (arXiv 1611.06067); journal version
+    IEEE TIP 27(7), 2018. Equation numbers below follow the AAAI paper; the project's own
+    statement of the model is ``docs/sta-lstm.md`` of the shared documents.
+
+Reading guide (B batch, T frames, K joints of all persons, C coordinates, N classes):
+
+    X_t (K x C)                       the joints of frame t, flattened to D = K * C inputs
+    spatial attention  (eq. 1-3):     h^s = LSTM_s(X)
+                                      s_t = U_s tanh(W_xs X_t + W_hs h^s_{t-1} + b_si) + b_so
+                                      alpha_t = softmax_K(s_t);  Y_t = alpha_t * X_t (per joint)
+    temporal attention (eq. 6):       h^p = LSTM_p(X)
+                                      beta_t = ReLU(w_xp X_t + w_hp h^p_{t-1} + b_p)
+    main network       (eq. 4):       h = LSTM^3(Y);  z_t = W_z h_t + b_z
+    output             (eq. 7):       o = sum_t beta_t z_t over valid frames
+
+Neither attention LSTM reads the main network, so every recurrent part is ONE fused
+full-sequence ``nn.LSTM`` call, and h_{t-1} for all t is that call's output shifted right by one
+frame (the initial state in front). There is no Python loop over time anywhere in this file; the
+per-step form of the same model lives in ``tests/reference_model.py`` as the test oracle.
+
+Variants come from the same code: ``lstm`` (Y = X, beta_t = 1), ``sa`` (spatial only),
+``ta`` (temporal only), ``sta`` (both).
+
+Streaming: ``forward`` takes an optional ``ModelState`` (the three LSTMs' states and the running
+sum o) and returns the state after the last frame, so feeding a clip one frame at a time gives
+exactly the offline result on every prefix. That is the whole online recogniser.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal, NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+Variant = Literal["lstm", "sa", "ta", "sta"]
+VARIANTS: tuple[Variant, ...] = ("lstm", "sa", "ta", "sta")
+
+LSTMState = tuple[Tensor, Tensor]  # (h, c), each (layers, B, hidden)
+
+
+@dataclass(frozen=True)
+class STALSTMConfig:
+    """Every size and switch of the model. Widths are not given by the paper (see README)."""
+
+    num_joints: int  # K: joints of all persons together, e.g. 2 x 25 = 50 for NTU RGB+D
+    num_classes: int  # N
+    num_coords: int = 3  # C: 3 for 3D skeletons, 2 for 2D keypoints
+    variant: Variant = "sta"
+    main_hidden: int = 100  # units in each main LSTM layer          (not confirmed; ours)
+    main_layers: int = 3  # main LSTM layers                          (paper: 3)
+    dropout: float = 0.5  # between main LSTM layers                  (not confirmed; ours)
+    spatial_hidden: int = 100  # units of the spatial attention LSTM  (not confirmed; ours)
+    spatial_tanh: int = 100  # units of the tanh layer producing s_t  (not confirmed; ours)
+    temporal_hidden: int = 100  # units of the temporal attention LSTM (not confirmed; ours)
+    temporal_bias: float = 1.0  # initial b_p > 0 so that beta does not start dead at 0
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise ValueError(f"unknown variant {self.variant!r}; choose one of {VARIANTS}")
+        if self.num_coords not in (2, 3):
+            raise ValueError(f"num_coords must be 2 or 3, got {self.num_coords}")
+        if self.num_joints < 1 or self.num_classes < 1 or self.main_layers < 1:
+            raise ValueError(f"invalid model sizes: {self}")
+
+    @property
+    def input_size(self) -> int:
+        return self.num_joints * self.num_coords  # D
+
+    @property
+    def has_spatial_attention(self) -> bool:
+        return self.variant in ("sa", "sta")
+
+    @property
+    def has_temporal_attention(self) -> bool:
+        return self.variant in ("ta", "sta")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class ModelState(NamedTuple):
+    """Everything needed to continue a sequence: LSTM states and the running output o."""
+
+    spatial: LSTMState | None  # (1, B, Hs) each, or None without spatial attention
+    temporal: LSTMState | None  # (1, B, Hp) each, or None without temporal attention
+    main: LSTMState  # (layers, B, H) each
+    logits: Tensor  # (B, N): sum of beta_t z_t so far
+
+
+@dataclass
+class STALSTMOutput:
+    """What one forward pass returns; pictures and online use need nothing else."""
+
+    logits: Tensor  # (B, N)    o = sum_t beta_t z_t over valid frames
+    frame_scores: Tensor  # (B, T, N) z_t
+    alpha: Tensor | None  # (B, T, K) spatial attention, None without it (then Y = X)
+    beta: Tensor  # (B, T)    temporal attention; 1 on valid frames without it; 0 on padding
+    mask: Tensor  # (B, T)    True on valid frames
+    state: ModelState  # state after the last frame, to continue the sequence
+
+
+def previous_hidden(hidden: Tensor, initial: Tensor) -> Tensor:
+    """h_{t-1} for every t: the LSTM output (B, T, H) shifted right by one frame, with the
+    hidden state before the first frame (B, H) in front."""
+    return torch.cat([initial.unsqueeze(1), hidden[:, :-1]], dim=1)  # (B, T, H)
+
+
+class SpatialAttention(nn.Module):
+    """Joint selection (eq. 1-3): alpha_t = softmax_K(U_s tanh(W_xs X_t + W_hs h^s_{t-1} + b_si)
+    + b_so), its own LSTM reading the raw X."""
+
+    def __init__(self, config: STALSTMConfig) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(config.input_size, config.spatial_hidden, batch_first=True)
+        self.input_to_tanh = nn.Linear(config.input_size, config.spatial_tanh)  # W_xs, b_si
+        self.hidden_to_tanh = nn.Linear(config.spatial_hidden, config.spatial_tanh, bias=False)
+        self.joint_scores = nn.Linear(config.spatial_tanh, config.num_joints)  # U_s, b_so
+
+    def forward(self, x: Tensor, state: LSTMState | None) -> tuple[Tensor, LSTMState]:
+        hidden, new_state = self.lstm(x, state)  # (B, T, Hs)
+        initial = hidden.new_zeros(x.shape[0], hidden.shape[-1]) if state is None else state[0][-1]
+        hidden_before = previous_hidden(hidden, initial)  # h^s_{t-1}: (B, T, Hs)
+        s = self.joint_scores(
+            torch.tanh(self.input_to_tanh(x) + self.hidden_to_tanh(hidden_before))
+        )  # (B, T, K)
+        return torch.softmax(s, dim=-1), new_state  # alpha: (B, T, K)
+
+
+class TemporalAttention(nn.Module):
+    """Frame selection (eq. 6): beta_t = ReLU(w_xp X_t + w_hp h^p_{t-1} + b_p), its own LSTM
+    reading the raw X. ReLU rather than softmax, as the paper chose; b_p starts positive."""
+
+    def __init__(self, config: STALSTMConfig) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(config.input_size, config.temporal_hidden, batch_first=True)
+        self.input_to_gate = nn.Linear(config.input_size, 1)  # w_xp, b_p
+        self.hidden_to_gate = nn.Linear(config.temporal_hidden, 1, bias=False)  # w_hp
+        nn.init.constant_(self.input_to_gate.bias, config.temporal_bias)
+
+    def forward(self, x: Tensor, state: LSTMState | None) -> tuple[Tensor, LSTMState]:
+        hidden, new_state = self.lstm(x, state)  # (B, T, Hp)
+        initial = hidden.new_zeros(x.shape[0], hidden.shape[-1]) if state is None else state[0][-1]
+        hidden_before = previous_hidden(hidden, initial)  # h^p_{t-1}: (B, T, Hp)
+        gate = self.input_to_gate(x) + self.hidden_to_gate(hidden_before)  # (B, T, 1)
+        return torch.relu(gate).squeeze(-1), new_state  # beta: (B, T)
+
+
+class MainNetwork(nn.Module):
+    """The classifier (eq. 4): a stack of LSTM layers over Y and a linear layer giving the
+    per-frame class scores z_t."""
+
+    def __init__(self, config: STALSTMConfig) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(
+            config.input_size,
+            config.main_hidden,
+            num_layers=config.main_layers,
+            dropout=config.dropout if config.main_layers > 1 else 0.0,
+            batch_first=True,
+        )
+        self.classifier = nn.Linear(config.main_hidden, config.num_classes)  # W_z, b_z
+
+    def forward(self, y: Tensor, state: LSTMState | None) -> tuple[Tensor, LSTMState]:
+        hidden, new_state = self.lstm(y, state)  # (B, T, H)
+        return self.classifier(hidden), new_state  # z: (B, T, N)
+
+
+class STALSTM(nn.Module):
+    """The full model; ``config.variant`` chooses which attention branches exist."""
+
+    def __init__(self, config: STALSTMConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.spatial_attention = SpatialAttention(config) if config.has_spatial_attention else None
+        self.temporal_attention = (
+            TemporalAttention(config) if config.has_temporal_attention else None
+        )
+        self.main = MainNetwork(config)
+
+    def forward(
+        self, joints: Tensor, mask: Tensor | None = None, state: ModelState | None = None
+    ) -> STALSTMOutput:
+        """Run the model over a batch of clips.
+
+        Args:
+            joints: (B, T, K, C) coordinates, clips padded with anything on the right.
+            mask: (B, T) bool, True on valid frames; all frames valid when None. Every part is
+                causal, so the valid frames' outputs never depend on the padding.
+            state: the state returned by a previous call, to continue those sequences (online
+                recognition); None starts from zeros.
+        """
+        batch, frames, num_joints, num_coords = joints.shape
+        config = self.config
+        if (num_joints, num_coords) != (config.num_joints, config.num_coords):
+            raise ValueError(
+                f"model expects {config.num_joints} joints x {config.num_coords} coordinates "
+                f"per frame, got {num_joints} x {num_coords}"
+            )
+        if mask is None:
+            mask = torch.ones(batch, frames, dtype=torch.bool, device=joints.device)
+        x = joints.reshape(batch, frames, num_joints * num_coords)  # X: (B, T, D)
+
+        # Spatial attention: which joints to read in each frame.
+        if self.spatial_attention is not None:
+            alpha, spatial_state = self.spatial_attention(x, state.spatial if state else None)
+            y = (alpha.unsqueeze(-1) * joints).reshape(batch, frames, -1)  # Y: (B, T, D)
+        else:
+            alpha, spatial_state, y = None, None, x
+
+        # Temporal attention: how much each frame's class scores count.
+        valid = mask.to(x.dtype)  # (B, T)
+        if self.temporal_attention is not None:
+            beta, temporal_state = self.temporal_attention(x, state.temporal if state else None)
+            beta = beta * valid  # (B, T): padding frames count nothing
+        else:
+            beta, temporal_state = valid, None
+
+        # Main network and the attention-weighted sum of per-frame class scores.
+        frame_scores, main_state = self.main(y, state.main if state else None)  # z: (B, T, N)
+        logits = torch.einsum("bt,btn->bn", beta, frame_scores)  # o: (B, N)
+        if state is not None:
+            logits = logits + state.logits
+        new_state = ModelState(spatial_state, temporal_state, main_state, logits)
+        return STALSTMOutput(logits, frame_scores, alpha, beta, mask, new_state)
+
+    def parts(self) -> dict[str, nn.Module]:
+        """The named sub-networks a training stage can train or freeze."""
+        parts: dict[str, nn.Module] = {"main": self.main}
+        if self.spatial_attention is not None:
+            parts["spatial"] = self.spatial_attention
+        if self.temporal_attention is not None:
+            parts["temporal"] = self.temporal_attention
+        return parts
+
+
+def build_model(config: STALSTMConfig) -> STALSTM:
+    """The model for a config (the one entry point, so that every variant is built the same way)."""
+    return STALSTM(config)

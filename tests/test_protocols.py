@@ -1,0 +1,140 @@
+"""Protocols reproduce the official split sizes from the NTU sample index, the real SBU folder and
+the MSR Action3D list."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from stalstm.protocols import (
+    PROTOCOLS,
+    SBU_FOLDS,
+    fold_of_sbu_clip,
+    get_protocol,
+    split_indices,
+)
+
+
+def read_sample_index(folder: Path) -> list[dict[str, object]]:
+    """The line-aligned NTU index files as metadata rows (the last line has no newline)."""
+    names = (folder / "skes_available_name.txt").read_text().split()
+    columns = {
+        "label": "label.txt",
+        "subject": "performer.txt",
+        "view": "camera.txt",
+        "setup": "setup.txt",
+        "replication": "replication.txt",
+    }
+    values = {key: [int(v) for v in (folder / f).read_text().split()] for key, f in columns.items()}
+    assert all(len(column) == len(names) for column in values.values())
+    return [
+        {"name": name, **{key: column[i] - (key == "label") for key, column in values.items()}}
+        for i, name in enumerate(names)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("index", "protocol", "train", "test"),
+    [
+        ("ntu60_sample_index", "ntu60-xsub", 40_091, 16_487),
+        ("ntu60_sample_index", "ntu60-xview", 37_646, 18_932),
+        ("ntu120_sample_index", "ntu120-xsub", 63_026, 50_919),
+        ("ntu120_sample_index", "ntu120-xset", 54_468, 59_477),
+    ],
+)
+def test_ntu_official_counts(data_root: Path, index: str, protocol: str, train: int, test: int):
+    metadata = read_sample_index(data_root / "ntu_rgbd_meta" / index)
+    split = split_indices(metadata, protocol)
+    assert (len(split["train"]), len(split["test"])) == (train, test)
+    assert not set(split["train"]) & set(split["test"])
+
+
+def test_ntu60_protocols_on_ntu120_metadata_use_only_the_ntu60_part(data_root: Path):
+    ntu120 = read_sample_index(data_root / "ntu_rgbd_meta" / "ntu120_sample_index")
+    split = split_indices(ntu120, "ntu60-xsub")
+    assert (len(split["train"]), len(split["test"])) == (40_091, 16_487)
+
+
+def test_sbu_folds_from_the_real_folder(data_root: Path):
+    clips = sorted(
+        path.parent.relative_to(data_root / "sbu_kinect_interaction").as_posix()
+        for path in (data_root / "sbu_kinect_interaction").rglob("skeleton_pos.txt")
+    )
+    assert len(clips) == 282
+    metadata = [{"name": name, "fold": fold_of_sbu_clip(name)} for name in clips]
+    assert Counter(row["fold"] for row in metadata) == {1: 55, 2: 52, 3: 56, 4: 54, 5: 65}
+    for fold in SBU_FOLDS:
+        split = split_indices(metadata, "sbu", fold=fold)
+        assert len(split["train"]) + len(split["test"]) == 282
+        assert {metadata[i]["fold"] for i in split["test"]} == {fold}
+    with pytest.raises(ValueError, match="needs a fold"):
+        split_indices(metadata, "sbu")
+    with pytest.raises(ValueError, match=r"1\.\.5"):
+        split_indices(metadata, "sbu", fold=6)
+
+
+def test_unknown_sbu_pair_is_an_error():
+    with pytest.raises(ValueError, match="s09s09"):
+        fold_of_sbu_clip("s09s09/01/001")
+
+
+def msr_metadata(data_root: Path) -> list[dict[str, object]]:
+    folder = data_root / "msr_action3d"
+    listed = set((folder / "files_used_in_cvpr12_paper.txt").read_text().split())
+    rows = []
+    for path in sorted(folder.glob("*_skeleton3D.txt")):
+        name = path.name.removesuffix("_skeleton3D.txt")
+        action, subject, take = (int(part[1:]) for part in name.split("_"))
+        rows.append(
+            {
+                "name": name,
+                "label": action - 1,
+                "subject": subject,
+                "replication": take,
+                "protocol_listed": name in listed,
+            }
+        )
+    return rows
+
+
+def test_msr_cross_subject_over_the_557_listed_files(data_root: Path):
+    metadata = msr_metadata(data_root)
+    assert len(metadata) == 567
+    assert sum(row["protocol_listed"] for row in metadata) == 557
+    split = split_indices(metadata, "msr-cs")
+    assert (len(split["train"]), len(split["test"])) == (284, 273)
+    assert {metadata[i]["subject"] % 2 for i in split["train"]} == {1}
+    assert {metadata[i]["subject"] % 2 for i in split["test"]} == {0}
+    # Without the column (a store that does not record the list), all 567 files take part.
+    unlisted = [{k: v for k, v in row.items() if k != "protocol_listed"} for row in metadata]
+    split_all = split_indices(unlisted, "msr-cs")
+    assert len(split_all["train"]) + len(split_all["test"]) == 567
+
+
+# Subset sizes 219 / 228 / 222 are the ones the AS1/AS2/AS3 literature reports for the 557 files.
+@pytest.mark.parametrize(
+    ("subset", "train", "test"),
+    [("msr-as1", 114, 105), ("msr-as2", 116, 112), ("msr-as3", 111, 111)],
+)
+def test_msr_action_subsets(data_root: Path, subset: str, train: int, test: int):
+    metadata = msr_metadata(data_root)
+    split = split_indices(metadata, subset)
+    assert (len(split["train"]), len(split["test"])) == (train, test)
+    allowed = PROTOCOLS[subset].restrict["label"]
+    assert {metadata[i]["label"] for i in split["train"] + split["test"]} == set(allowed)
+
+
+def test_generic_column_protocols():
+    metadata = [
+        {"name": f"c{i}", "fold": 1 + i % 3, "view": "front" if i < 4 else "side"} for i in range(9)
+    ]
+    assert split_indices(metadata, "column:fold=3")["test"] == [2, 5, 8]
+    assert split_indices(metadata, "column:fold=1,2")["train"] == [2, 5, 8]
+    assert split_indices(metadata, "column:fold", fold=2)["test"] == [1, 4, 7]
+    assert split_indices(metadata, "column:view=side")["train"] == [0, 1, 2, 3]
+    with pytest.raises(KeyError, match="subject"):
+        split_indices(metadata, "column:subject=1")
+    with pytest.raises(ValueError, match="unknown protocol"):
+        get_protocol("ntu61-xsub")

@@ -1,0 +1,239 @@
+"""Run a schedule with Lightning: the lower-level entry point that trains on given torch Datasets.
+
+Every stage is one ``Trainer.fit`` in its own folder ``stages/NN-name/`` (checkpoints ``last.ckpt``
+every epoch and ``best.ckpt``, written by Lightning's ``ModelCheckpoint``; TensorBoard and CSV
+logs). A finished stage leaves its weights (``model.safetensors``) and ``done.json``; resuming
+skips finished stages and continues the first unfinished one from its ``last.ckpt``.
+
+Determinism: the global batch order of an epoch is a function of (seed, stage, epoch) through a
+``DistributedSampler`` used in every run (one replica without a distributed environment), and the
+torch/numpy random state is re-seeded from (seed, stage, epoch, rank) at every epoch start. So a
+run resumed from a checkpoint replays exactly the epochs an uninterrupted run would, and a
+2-process run with per-process batch B/2 sees the same global batches as a 1-process run with B.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from safetensors.torch import load_file, save_file
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+
+from stalstm.model import STALSTM, STALSTMConfig, build_model
+from stalstm.objective import ObjectiveConfig
+from stalstm.training.lightning_module import StageModule
+from stalstm.training.schedule import FULL_MODEL, Schedule, end_to_end_schedule
+
+STAGES_FOLDER = "stages"
+DONE_FILE = "done.json"
+WEIGHTS_FILE = "model.safetensors"
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """Everything about how to train, besides the model config and the data."""
+
+    schedule: Schedule = field(default_factory=lambda: end_to_end_schedule(100))
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    batch_size: int = 16  # global: split evenly over distributed processes
+    seed: int = 0
+    validate_every: int = 10  # epochs between validations (when a validation set is given)
+    num_workers: int = 0  # data-loading worker processes per training process
+    accelerator: str = "auto"
+    deterministic: bool = True
+    progress_bar: bool = True
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.validate_every < 1 or self.num_workers < 0:
+            raise ValueError(f"invalid training settings: {self}")
+
+
+@dataclass
+class FitResult:
+    """The trained full model and where each stage left its logs and checkpoints."""
+
+    model: STALSTM
+    stage_folders: list[Path]
+    seconds: float
+    is_global_zero: bool = True
+
+
+class EpochSeeding(Callback):
+    """Re-seeds torch and numpy from (seed, stage, epoch, rank) at every training epoch start, so
+    dropout and augmentation of an epoch do not depend on what ran before it (exact resume)."""
+
+    def __init__(self, seed: int, stage_index: int) -> None:
+        self.seed = seed
+        self.stage_index = stage_index
+
+    def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        sequence = np.random.SeedSequence(
+            [self.seed, self.stage_index, trainer.current_epoch, trainer.global_rank]
+        )
+        value = int(sequence.generate_state(1)[0])
+        torch.manual_seed(value)
+        np.random.seed(value)
+
+
+def _distributed_layout() -> dict[str, Any]:
+    """Trainer arguments for the process layout: under torchrun (which sets LOCAL_WORLD_SIZE
+    and WORLD_SIZE) DDP over all its processes, picked up by Lightning's TorchElastic
+    environment; otherwise one process and no distributed environment at all."""
+    if "LOCAL_WORLD_SIZE" not in os.environ:
+        return {"devices": 1, "num_nodes": 1, "strategy": "auto"}
+    local = int(os.environ["LOCAL_WORLD_SIZE"])
+    world = int(os.environ.get("WORLD_SIZE", local))
+    return {"devices": local, "num_nodes": max(1, world // local), "strategy": "ddp"}
+
+
+def _default_collate() -> Callable[[list[dict]], dict]:
+    from stalstm.dataset import collate_clips
+
+    return collate_clips
+
+
+def fit(
+    model_config: STALSTMConfig,
+    train_set: Dataset,
+    out: str | Path,
+    settings: TrainingSettings | None = None,
+    validation_set: Dataset | None = None,
+    *,
+    resume: bool = False,
+    collate: Callable[[list[dict]], dict] | None = None,
+    callbacks: Sequence[Callback] = (),
+) -> FitResult:
+    """Train the full model of ``model_config`` by ``settings.schedule`` on ``train_set``.
+
+    Args:
+        model_config: the recipe's model (the schedule's ``"full"`` model).
+        train_set: items ``dict(joints (T, K, C) float tensor, label int, name str)``.
+        out: the run folder; stage folders go to ``out/stages``.
+        settings: schedule, objective, batch size, seed...; defaults to 100 epochs end-to-end.
+        validation_set: evaluated every ``settings.validate_every`` epochs (logged, and the
+            ``best.ckpt`` of each stage is chosen on it); None for no validation.
+        resume: continue a killed run in ``out``: finished stages are skipped, the first
+            unfinished one continues from its ``last.ckpt``.
+        collate: batches items into ``dict(joints, mask, labels, names)``;
+            ``stalstm.dataset.collate_clips`` by default.
+        callbacks: extra Lightning callbacks for every stage (e.g. to stop a run in a test).
+
+    Returns:
+        The trained full model (on the CPU) and the stage folders.
+    """
+    settings = settings or TrainingSettings()
+    collate = collate or _default_collate()
+    out = Path(out)
+    schedule = settings.schedule.for_config(model_config)
+    started = time.perf_counter()
+    models: dict[str, STALSTM] = {}
+    folders: list[Path] = []
+    is_global_zero = True
+    for index, stage in enumerate(schedule.stages):
+        folder = out / STAGES_FOLDER / f"{index + 1:02d}-{stage.name}"
+        folders.append(folder)
+        if stage.model not in models:
+            L.seed_everything(settings.seed + index, workers=True, verbose=False)
+            models[stage.model] = build_model(schedule.model_config(stage.model, model_config))
+        model = models[stage.model]
+        if resume and (folder / DONE_FILE).is_file():
+            model.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
+            continue
+        for part, source in stage.take.items():
+            model.parts()[part].load_state_dict(models[source].parts()[part].state_dict())
+        is_global_zero = _fit_stage(
+            model, stage, index, settings, train_set, validation_set, folder, resume, collate,
+            callbacks,
+        )  # fmt: skip
+        if is_global_zero:
+            state = {name: t.detach().cpu().contiguous() for name, t in model.state_dict().items()}
+            save_file(state, str(folder / WEIGHTS_FILE))
+            (folder / DONE_FILE).write_text(json.dumps({"stage": stage.name}) + "\n")
+    full = models[FULL_MODEL].cpu().eval()
+    for parameter in full.parameters():
+        parameter.requires_grad_(True)
+    return FitResult(full, folders, time.perf_counter() - started, is_global_zero)
+
+
+def _fit_stage(
+    model: STALSTM,
+    stage: Any,
+    index: int,
+    settings: TrainingSettings,
+    train_set: Dataset,
+    validation_set: Dataset | None,
+    folder: Path,
+    resume: bool,
+    collate: Callable[[list[dict]], dict],
+    extra_callbacks: Sequence[Callback],
+) -> bool:
+    """One ``Trainer.fit`` of one stage; returns whether this process is the global rank 0."""
+    monitor = "val/top1" if validation_set is not None else None
+    checkpoints = ModelCheckpoint(
+        dirpath=folder / "checkpoints",
+        filename="best",
+        monitor=monitor,
+        mode="max",
+        save_last=True,
+        enable_version_counter=False,
+    )
+    trainer = L.Trainer(
+        max_epochs=stage.epochs,
+        accelerator=settings.accelerator,
+        **_distributed_layout(),
+        gradient_clip_val=stage.optimiser.gradient_clip or None,
+        check_val_every_n_epoch=settings.validate_every,
+        num_sanity_val_steps=0,
+        deterministic=settings.deterministic,
+        enable_progress_bar=settings.progress_bar,
+        enable_model_summary=False,
+        log_every_n_steps=1,
+        use_distributed_sampler=False,  # our sampler below, in every run (see module docstring)
+        default_root_dir=folder,
+        logger=[
+            CSVLogger(folder, name="logs", version=""),
+            TensorBoardLogger(folder, name="logs", version="", default_hp_metric=False),
+        ],
+        callbacks=[checkpoints, EpochSeeding(settings.seed, index), *extra_callbacks],
+    )
+    world = trainer.world_size
+    if settings.batch_size % world:
+        raise ValueError(f"batch size {settings.batch_size} does not split over {world} processes")
+    sampler = DistributedSampler(
+        train_set,
+        num_replicas=world,
+        rank=trainer.global_rank,
+        shuffle=True,
+        seed=settings.seed + index,
+        drop_last=False,
+    )
+    loader_options = {
+        "collate_fn": collate,
+        "num_workers": settings.num_workers,
+        "persistent_workers": settings.num_workers > 0,
+    }
+    train_loader = DataLoader(
+        train_set, batch_size=settings.batch_size // world, sampler=sampler, **loader_options
+    )
+    # every process validates the whole set (small) so validation numbers never depend on padding
+    validation_loader = (
+        DataLoader(validation_set, batch_size=settings.batch_size, **loader_options)
+        if validation_set is not None
+        else None
+    )
+    last = folder / "checkpoints" / "last.ckpt"
+    module = StageModule(model, stage, settings.objective)
+    resume_from = last if resume and last.is_file() else None
+    trainer.fit(module, train_loader, validation_loader, ckpt_path=resume_from)
+    return trainer.is_global_zero

@@ -1,0 +1,188 @@
+"""ONNX export: the offline model over whole clips, and a streaming step model for online use.
+
+Two graphs come out of one trained model:
+
+- offline: ``joints`` (B, T, K, C) float32 and ``mask`` (B, T) bool in; ``logits`` (B, N),
+  ``probabilities`` (B, N), ``beta`` (B, T) and, when the variant has spatial attention,
+  ``alpha`` (B, T, K) out. Batch and time axes are dynamic.
+- streaming step: one frame ``joints`` (B, K, C) and the state (``spatial_h``, ``spatial_c``,
+  ``temporal_h``, ``temporal_c`` when those branches exist; ``main_h``, ``main_c``; ``logits``,
+  the running sum o) in; ``probabilities`` (B, N) and the next state (``next_<name>``) out. The
+  batch axis is dynamic. Start from ``initial_state`` (zeros) and feed each output state back.
+
+Exporter: the TorchScript-based ``torch.onnx.export(..., dynamo=False)``. In torch 2.13 the
+default exporter (``dynamo=True``) goes through ``torch.export``, which specialises the time
+axis of ``nn.LSTM`` to the example's length (a constraint violation when time is declared
+dynamic; the fallback graph then declares a fixed time on its outputs). The TorchScript
+exporter writes each ``nn.LSTM`` layer as one ONNX ``LSTM`` op with dynamic batch and time, in
+well under a second; it is deprecated upstream, so this module keeps the exporter call in one
+place. Parity with PyTorch is tested in ``tests/test_export.py``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from stalstm.model import STALSTM, ModelState, STALSTMConfig
+
+OPSET = 17
+
+
+def state_names(config: STALSTMConfig) -> list[str]:
+    """Names of the streaming model's state inputs, in order (outputs are ``next_<name>``)."""
+    names = []
+    if config.has_spatial_attention:
+        names += ["spatial_h", "spatial_c"]
+    if config.has_temporal_attention:
+        names += ["temporal_h", "temporal_c"]
+    return [*names, "main_h", "main_c", "logits"]
+
+
+def initial_state(config: STALSTMConfig, batch: int = 1) -> dict[str, np.ndarray]:
+    """The zero state before the first frame, as onnxruntime inputs."""
+    sizes = {
+        "spatial": (1, config.spatial_hidden),
+        "temporal": (1, config.temporal_hidden),
+        "main": (config.main_layers, config.main_hidden),
+    }
+    state = {}
+    for name in state_names(config):
+        if name == "logits":
+            state[name] = np.zeros((batch, config.num_classes), np.float32)
+        else:
+            layers, hidden = sizes[name.rsplit("_", 1)[0]]
+            state[name] = np.zeros((layers, batch, hidden), np.float32)
+    return state
+
+
+class OfflineGraph(nn.Module):
+    """The model with plain tensor outputs, as the ONNX graph sees it."""
+
+    def __init__(self, model: STALSTM) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, joints: Tensor, mask: Tensor) -> tuple[Tensor, ...]:
+        output = self.model(joints, mask)
+        outputs = (output.logits, torch.softmax(output.logits, dim=-1), output.beta)
+        return outputs if output.alpha is None else (*outputs, output.alpha)
+
+
+class StreamingStep(nn.Module):
+    """One frame and the state in; probabilities and the next state out."""
+
+    def __init__(self, model: STALSTM) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, joints: Tensor, *state: Tensor) -> tuple[Tensor, ...]:
+        config = self.model.config
+        values = list(state)
+        spatial = (values.pop(0), values.pop(0)) if config.has_spatial_attention else None
+        temporal = (values.pop(0), values.pop(0)) if config.has_temporal_attention else None
+        main_h, main_c, logits = values
+        previous = ModelState(spatial, temporal, (main_h, main_c), logits)
+        output = self.model(joints.unsqueeze(1), None, previous)  # one frame: (B, 1, K, C)
+        following = output.state
+        flat: list[Tensor] = []
+        for part in (following.spatial, following.temporal):
+            if part is not None:
+                flat += [part[0], part[1]]
+        flat += [following.main[0], following.main[1], following.logits]
+        return (torch.softmax(following.logits, dim=-1), *flat)
+
+
+def _export(module: nn.Module, example: tuple[Tensor, ...], path: Path, **names: object) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        # The tracer warns about the model's shape check and the LSTM batch-size note; both are
+        # about shapes the parity tests vary (batch 1..3, 1..46 frames) and are harmless here.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            module.eval(), example, str(path), dynamo=False, opset_version=OPSET, **names
+        )
+    return path
+
+
+def export_offline(model: STALSTM, path: str | Path) -> Path:
+    """Write the whole-clip model to ``path`` with dynamic batch and time axes."""
+    config = model.config
+    model = model.eval()
+    example = (
+        torch.zeros(2, 3, config.num_joints, config.num_coords),
+        torch.ones(2, 3, dtype=torch.bool),
+    )
+    outputs = ["logits", "probabilities", "beta"]
+    if config.has_spatial_attention:
+        outputs.append("alpha")
+    axes = {"joints": {0: "batch", 1: "time"}, "mask": {0: "batch", 1: "time"}}
+    axes |= {"logits": {0: "batch"}, "probabilities": {0: "batch"}, "beta": {0: "batch", 1: "time"}}
+    if config.has_spatial_attention:
+        axes["alpha"] = {0: "batch", 1: "time"}
+    return _export(
+        OfflineGraph(model),
+        example,
+        Path(path),
+        input_names=["joints", "mask"],
+        output_names=outputs,
+        dynamic_axes=axes,
+    )
+
+
+def export_streaming(model: STALSTM, path: str | Path) -> Path:
+    """Write the one-frame step model to ``path`` with a dynamic batch (stream) axis."""
+    config = model.config
+    model = model.eval()
+    names = state_names(config)
+    state = tuple(torch.from_numpy(value) for value in initial_state(config, batch=2).values())
+    example = (torch.zeros(2, config.num_joints, config.num_coords), *state)
+    axes: dict[str, dict[int, str]] = {"joints": {0: "batch"}, "probabilities": {0: "batch"}}
+    for name in names:
+        batch_axis = 0 if name == "logits" else 1
+        axes[name] = {batch_axis: "batch"}
+        axes[f"next_{name}"] = {batch_axis: "batch"}
+    return _export(
+        StreamingStep(model),
+        example,
+        Path(path),
+        input_names=["joints", *names],
+        output_names=["probabilities", *(f"next_{name}" for name in names)],
+        dynamic_axes=axes,
+    )
+
+
+class OnnxStreamingRecognizer:
+    """The streaming ONNX model driven frame by frame with onnxruntime: the deployment twin of
+    ``stalstm.online.Recognizer`` (frames must be prepared and persons flattened: (S, K, C))."""
+
+    def __init__(self, path: str | Path, config: STALSTMConfig, streams: int = 1) -> None:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1  # one frame is far too little work to share out
+        self.session = onnxruntime.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
+        self.config = config
+        self.streams = streams
+        self.names = state_names(config)
+        self.reset()
+
+    def reset(self) -> None:
+        self.state = initial_state(self.config, self.streams)
+
+    def update(self, frames: np.ndarray) -> np.ndarray:
+        """(S, K, C) prepared frames -> (S, N) class probabilities so far."""
+        feeds = {"joints": np.ascontiguousarray(frames, dtype=np.float32), **self.state}
+        probabilities, *following = self.session.run(None, feeds)
+        self.state = dict(zip(self.names, following, strict=True))
+        return probabilities
+
+    @property
+    def logits(self) -> np.ndarray:
+        return self.state["logits"]

@@ -1,0 +1,208 @@
+"""Online recognition: class probabilities after every frame, while the frames arrive.
+
+STA-LSTM is causal: frame t's attention and class scores depend only on frames 1..t, and the
+clip's output is the running sum o_t = sum_{u<=t} beta_u z_u. ``STALSTM.forward`` takes and
+returns a ``ModelState`` (the three LSTMs' states and o_t), so the recogniser below is nothing
+but the offline model called on one frame at a time with the state carried over; it gives the
+offline result on every prefix of a clip by construction, and ``tests/test_online.py`` checks
+that on real clips.
+
+Preparation must be causal too. A preset that translates or rotates every frame by a reference
+taken from the first frame (``sbu``, ``agcn``-style centring on frame 0) can prepare frame t as
+soon as it arrives: ``Recognizer`` then applies it through ``CausalPreparation``. Presets that
+look at the whole clip (``sgn`` denoising picks bodies by their motion over the whole clip;
+resampling to a fixed length needs the clip's length) cannot stream; ``streaming_presets``
+lists the presets that can, and the Recognizer refuses the others unless it is given frames
+that are already prepared (``prepared=True``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from stalstm.clip import Clip
+from stalstm.errors import LayoutMismatchError
+from stalstm.model import STALSTM, ModelState
+from stalstm.modelfile import LoadedModel
+
+# Presets whose frame t depends only on frames 0 and t (checked on real clips in
+# tests/test_online.py::test_streaming_presets_prepare_every_prefix_like_the_whole_clip).
+STREAMING_PRESETS: tuple[str, ...] = ("none", "sbu", "msr", "agcn", "pyskl")
+
+
+def streaming_presets() -> tuple[str, ...]:
+    """Names of the preparation presets that can prepare a clip frame by frame."""
+    return STREAMING_PRESETS
+
+
+class CausalPreparation:
+    """Prepares frames one at a time with a preset whose reference is the first frame: frame t
+    of a stream is prepared as the last frame of the two-frame clip [frame 0, frame t]."""
+
+    def __init__(self, preset: Callable[[Clip], Clip], layout: str) -> None:
+        self.preset = preset
+        self.layout = layout
+        self.first: np.ndarray | None = None  # (S, M, V, C) raw first frame of each stream
+        self.started: np.ndarray | None = None  # (S,) bool: stream has its first frame
+
+    def reset(self, streams: np.ndarray | None = None) -> None:
+        """Forget the reference frame of every stream (None) or of the given streams."""
+        if streams is None or self.started is None:
+            self.first, self.started = None, None
+        else:
+            self.started[streams] = False
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        """(S, M, V, C) raw frames of S streams -> (S, M, V, C) prepared frames."""
+        if self.first is None or self.started is None:
+            self.first = frames.copy()
+            self.started = np.ones(len(frames), dtype=bool)
+        else:
+            restarted = ~self.started
+            self.first[restarted] = frames[restarted]
+            self.started[:] = True
+        prepared = []
+        for stream, frame in enumerate(frames):
+            pair = np.stack([self.first[stream], frame])  # (2, M, V, C)
+            clip = Clip(name=f"stream {stream}", joints=pair, layout=self.layout)
+            prepared.append(self.preset(clip).joints[-1])
+        return np.stack(prepared)
+
+
+class Recognizer:
+    """Class probabilities after every frame, for one stream or S streams batched.
+
+    Args:
+        loaded: a model from ``stalstm.modelfile.load_model`` (or a bare ``STALSTM``, whose
+            input is then taken as prepared, one person).
+        streams: None for one stream (``update`` takes one frame (M, V, C) or (K, C) and returns
+            (N,)); S for S streams batched (``update`` takes (S, M, V, C) or (S, K, C) and
+            returns (S, N)).
+        prepared: True when the frames given to ``update`` are already prepared (the model's
+            preset applied); False to prepare them here, causally (needs a streaming preset).
+    """
+
+    def __init__(
+        self, loaded: LoadedModel | STALSTM, *, streams: int | None = None, prepared: bool = False
+    ) -> None:
+        if isinstance(loaded, STALSTM):
+            # persons unknown: (M, V, C) frames are flattened as they come
+            self.model, self.num_persons, preset = loaded.eval(), None, "none"
+            self.layout = "unknown"
+        else:
+            self.model, self.num_persons, preset = loaded.model, loaded.num_persons, loaded.preset
+            self.layout = loaded.layout
+        self.streams = streams
+        self.preparation: CausalPreparation | None = None
+        if not prepared and preset != "none":
+            if preset not in STREAMING_PRESETS:
+                raise ValueError(
+                    f"preset {preset!r} needs the whole clip and cannot prepare frames online; "
+                    f"streaming presets are {STREAMING_PRESETS}. Prepare the frames yourself "
+                    "and pass prepared=True."
+                )
+            from stalstm.transforms import build_preset
+
+            self.preparation = CausalPreparation(build_preset(preset), self.layout)
+        self.state: ModelState | None = None
+        self.frames_seen = 0
+
+    def reset(self, streams: int | Sequence[int] | None = None) -> None:
+        """Forget everything (streams=None) or start the given stream indices over."""
+        if streams is None or self.state is None:
+            self.state, self.frames_seen = None, 0
+            if self.preparation is not None:
+                self.preparation.reset()
+            return
+        indices = torch.as_tensor([streams] if isinstance(streams, int) else list(streams))
+        self.state = ModelState(*(_zero_streams(part, indices) for part in self.state))
+        if self.preparation is not None:
+            # the next frame of those streams becomes their new reference frame
+            self.preparation.reset(indices.numpy())
+
+    def _model_input(self, frames: np.ndarray | Tensor) -> Tensor:
+        """Frames of the shape ``update`` accepts -> (S, 1, K, C) float32."""
+        array = np.asarray(frames.detach().cpu() if isinstance(frames, Tensor) else frames)
+        array = array.astype(np.float32, copy=False)
+        batched = self.streams is not None
+        per_stream_dims = array.ndim - (1 if batched else 0)
+        if not batched:
+            array = array[None]
+        if batched and array.shape[0] != self.streams:
+            raise LayoutMismatchError(
+                "online input", f"{array.shape[0]} streams given, {self.streams} expected"
+            )
+        config = self.model.config
+        if per_stream_dims == 2:  # (S, K, C): persons already flattened
+            if self.preparation is not None and self.num_persons is not None:
+                array = array.reshape(array.shape[0], self.num_persons, -1, array.shape[-1])
+        elif per_stream_dims != 3:
+            raise LayoutMismatchError(
+                "online input",
+                f"a frame must be (persons, joints, coordinates) or (joints, coordinates), got "
+                f"shape {tuple(array.shape[1:])}",
+            )
+        if array.ndim == 4:  # (S, M, V, C)
+            if self.num_persons is not None:
+                array = fit_persons(array, self.num_persons)
+            if self.preparation is not None:
+                array = self.preparation(array)
+            array = array.reshape(array.shape[0], -1, array.shape[-1])  # (S, K, C)
+        if array.shape[1:] != (config.num_joints, config.num_coords):
+            raise LayoutMismatchError(
+                "online input",
+                f"a frame has {array.shape[1]} joints x {array.shape[2]} coordinates; the model "
+                f"expects {config.num_joints} x {config.num_coords}",
+            )
+        return torch.from_numpy(np.ascontiguousarray(array)).unsqueeze(1)  # (S, 1, K, C)
+
+    @torch.inference_mode()
+    def update(self, frames: np.ndarray | Tensor) -> np.ndarray:
+        """Feed one frame (of every stream); return the class probabilities so far."""
+        joints = self._model_input(frames)
+        output = self.model(joints, None, self.state)
+        self.state = output.state
+        self.frames_seen += 1
+        probabilities = torch.softmax(output.state.logits, dim=-1).numpy()  # (S, N)
+        return probabilities if self.streams is not None else probabilities[0]
+
+    @property
+    def logits(self) -> np.ndarray | None:
+        """The running output o_t (S, N) or (N,), None before the first frame."""
+        if self.state is None:
+            return None
+        logits = self.state.logits.numpy()
+        return logits if self.streams is not None else logits[0]
+
+
+def _zero_streams(part: object, indices: Tensor) -> object:
+    """A copy of one ModelState field with the given streams (batch entries) zeroed."""
+    if part is None:
+        return None
+    if isinstance(part, tuple):  # an LSTM (h, c), batch on axis 1
+        return tuple(_zero_streams_axis(tensor, indices, 1) for tensor in part)
+    return _zero_streams_axis(part, indices, 0)  # logits (S, N)
+
+
+def _zero_streams_axis(tensor: Tensor, indices: Tensor, axis: int) -> Tensor:
+    tensor = tensor.clone()
+    tensor.index_fill_(axis, indices, 0.0)
+    return tensor
+
+
+def fit_persons(joints: np.ndarray, num_persons: int) -> np.ndarray:
+    """(..., M, V, C) -> (..., num_persons, V, C): zero persons added when the data has fewer
+    (an absent person is zeros, the data sets' convention); the first ``num_persons`` kept when
+    it has more (readers order persons by first appearance, and denoising presets put the main
+    actors first)."""
+    have = joints.shape[-3]
+    if have == num_persons:
+        return joints
+    if have > num_persons:
+        return joints[..., :num_persons, :, :]
+    padding = np.zeros((*joints.shape[:-3], num_persons - have, *joints.shape[-2:]), joints.dtype)
+    return np.concatenate([joints, padding], axis=-3)

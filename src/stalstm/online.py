@@ -28,6 +28,7 @@ from stalstm.clip import Clip
 from stalstm.errors import LayoutMismatchError
 from stalstm.model import STALSTM, ModelState
 from stalstm.modelfile import LoadedModel
+from stalstm.predict import fit_persons
 
 # Presets whose frame t depends only on frames 0 and t (checked on real clips in
 # tests/test_online.py::test_streaming_presets_prepare_every_prefix_like_the_whole_clip).
@@ -192,17 +193,3 @@ def _zero_streams_axis(tensor: Tensor, indices: Tensor, axis: int) -> Tensor:
     tensor = tensor.clone()
     tensor.index_fill_(axis, indices, 0.0)
     return tensor
-
-
-def fit_persons(joints: np.ndarray, num_persons: int) -> np.ndarray:
-    """(..., M, V, C) -> (..., num_persons, V, C): zero persons added when the data has fewer
-    (an absent person is zeros, the data sets' convention); the first ``num_persons`` kept when
-    it has more (readers order persons by first appearance, and denoising presets put the main
-    actors first)."""
-    have = joints.shape[-3]
-    if have == num_persons:
-        return joints
-    if have > num_persons:
-        return joints[..., :num_persons, :, :]
-    padding = np.zeros((*joints.shape[:-3], num_persons - have, *joints.shape[-2:]), joints.dtype)
-    return np.concatenate([joints, padding], axis=-3)

@@ -76,10 +76,11 @@ class ReferenceSTALSTM(nn.Module):
     """STA-LSTM one frame at a time, holding the parameters of ``model`` (a ``stalstm.STALSTM``).
 
     The variant is read from which branches ``model`` has: no spatial attention means Y = X, no
-    temporal attention means beta_t = 1 on every valid frame.
+    temporal attention means beta_t = 1 on every valid frame. ``cell`` builds each LSTM cell
+    (the benchmark swaps in a faster formulation of the same equations).
     """
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, cell: type[LSTMCellByHand] = LSTMCellByHand) -> None:
         super().__init__()
         spatial = model.spatial_attention
         temporal = model.temporal_attention
@@ -88,7 +89,7 @@ class ReferenceSTALSTM(nn.Module):
 
         self.has_spatial = spatial is not None
         if spatial is not None:
-            self.spatial_cell = LSTMCellByHand(spatial.lstm, 0)
+            self.spatial_cell = cell(spatial.lstm, 0)
             self.W_xs = spatial.input_to_tanh.weight  # (S, D)
             self.b_si = spatial.input_to_tanh.bias  # (S,)
             self.W_hs = spatial.hidden_to_tanh.weight  # (S, Hs)
@@ -97,14 +98,14 @@ class ReferenceSTALSTM(nn.Module):
 
         self.has_temporal = temporal is not None
         if temporal is not None:
-            self.temporal_cell = LSTMCellByHand(temporal.lstm, 0)
+            self.temporal_cell = cell(temporal.lstm, 0)
             self.w_xp = temporal.input_to_gate.weight  # (1, D)
             self.b_p = temporal.input_to_gate.bias  # (1,)
             self.w_hp = temporal.hidden_to_gate.weight  # (1, Hp)
 
         main_lstm = model.main.lstm
         self.main_cells = nn.ModuleList(
-            LSTMCellByHand(main_lstm, layer) for layer in range(main_lstm.num_layers)
+            cell(main_lstm, layer) for layer in range(main_lstm.num_layers)
         )
         self.W_z = model.main.classifier.weight  # (N, H)
         self.b_z = model.main.classifier.bias  # (N,)

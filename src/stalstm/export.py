@@ -186,3 +186,15 @@ class OnnxStreamingRecognizer:
     @property
     def logits(self) -> np.ndarray:
         return self.state["logits"]
+
+
+def export_model(
+    model: STALSTM, onnx: str | Path | None = None, streaming: str | Path | None = None
+) -> list[Path]:
+    """Write the offline graph to ``onnx`` and/or the streaming step graph to ``streaming``."""
+    written = []
+    if onnx is not None:
+        written.append(export_offline(model, onnx))
+    if streaming is not None:
+        written.append(export_streaming(model, streaming))
+    return written

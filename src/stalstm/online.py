@@ -18,7 +18,7 @@ that are already prepared (``prepared=True``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -193,3 +193,25 @@ def _zero_streams_axis(tensor: Tensor, indices: Tensor, axis: int) -> Tensor:
     tensor = tensor.clone()
     tensor.index_fill_(axis, indices, 0.0)
     return tensor
+
+
+def replay_clip(
+    loaded: LoadedModel, clip: Clip, *, source: str | None = None
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Feed a recorded clip to a ``Recognizer`` frame by frame, yielding (frame index,
+    probabilities so far). With a streaming preset the raw frames are prepared one at a time,
+    as a live feed would be; with a whole-clip preset (``sgn``) the clip is prepared first and
+    then replayed, which a live feed could not do."""
+    from stalstm.predict import check_clip_fits, prepare_for_model
+
+    where = source or clip.name
+    if loaded.preset in STREAMING_PRESETS:
+        check_clip_fits(loaded, clip, where)
+        recognizer, frames = Recognizer(loaded), clip.joints
+    else:
+        recognizer, frames = (
+            Recognizer(loaded, prepared=True),
+            prepare_for_model(loaded, clip, where).joints,
+        )
+    for index, frame in enumerate(frames):
+        yield index, recognizer.update(frame)

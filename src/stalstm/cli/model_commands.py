@@ -1,9 +1,166 @@
-"""Commands of this group are added by their issue; this module only registers them."""
+"""Commands that use a trained model: predict, explain, stream, export. Each is one call into
+the Python API (stalstm.predict, stalstm.explain, stalstm.online, stalstm.export); torch and
+matplotlib are imported inside the commands so that ``stalstm --help`` stays quick."""
 
 from __future__ import annotations
 
+import functools
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
+
 import typer
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from stalstm.modelfile import LoadedModel
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+ModelArgument = Annotated[
+    Path, typer.Argument(help="Model directory (model.safetensors + model.json).")
+]
+AllowPickle = Annotated[
+    bool,
+    typer.Option(
+        "--allow-pickle",
+        help="Allow a pickle-based torch file (.pt/.ckpt). Unpickling runs code: trust needed.",
+    ),
+]
+LayoutOption = Annotated[
+    str | None,
+    typer.Option("--layout", help="Layout of inputs whose format does not say (generic, 2D)."),
+]
+
+
+def _load(model: Path, allow_pickle: bool) -> LoadedModel:
+    from stalstm.modelfile import load_model
+
+    return load_model(model, allow_pickle=allow_pickle)
+
+
+def _fail_on_bad_input(function: Callable[P, R]) -> Callable[P, R]:
+    """Print a StalstmError as one line and exit 1, instead of a traceback."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from stalstm.errors import StalstmError
+
+        try:
+            return function(*args, **kwargs)
+        except StalstmError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(code=1) from error
+
+    return wrapper
+
+
+@_fail_on_bad_input
+def predict(
+    model: ModelArgument,
+    inputs: Annotated[list[Path], typer.Argument(help="Skeleton files of any readable kind.")],
+    top_k: Annotated[int, typer.Option("--top-k", "-k", help="Classes to show per input.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+    layout: LayoutOption = None,
+    allow_pickle: AllowPickle = False,
+) -> None:
+    """Top-k classes with probabilities for each input."""
+    from stalstm.predict import predict_files
+
+    for prediction in predict_files(_load(model, allow_pickle), inputs, top_k=top_k, layout=layout):
+        if as_json:
+            typer.echo(json.dumps(prediction.to_dict()))
+        else:
+            ranked = ", ".join(f"{name} {prob:.3f}" for name, prob in prediction.top)
+            typer.echo(f"{prediction.source}: {ranked}")
+
+
+@_fail_on_bad_input
+def explain(
+    model: ModelArgument,
+    input_file: Annotated[Path, typer.Argument(metavar="INPUT", help="One skeleton file.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the pictures.")],
+    gif: Annotated[bool, typer.Option(help="Also write the animated GIF.")] = True,
+    layout: LayoutOption = None,
+    allow_pickle: AllowPickle = False,
+) -> None:
+    """Attention heatmap, beta curve, key-frame skeletons, GIF and attention.json for a clip."""
+    from stalstm.explain import explain_clip
+    from stalstm.predict import read_input
+
+    explanation = explain_clip(
+        _load(model, allow_pickle), read_input(input_file, layout), out, source=input_file, gif=gif
+    )
+    name, probability = explanation.prediction.top[0]
+    typer.echo(f"{input_file}: {name} {probability:.3f}; key frames {explanation.key_frames}")
+    for kind, path in explanation.files.items():
+        typer.echo(f"  {kind}: {path}")
+
+
+@_fail_on_bad_input
+def stream(
+    model: ModelArgument,
+    input_file: Annotated[Path, typer.Argument(metavar="INPUT", help="One skeleton file.")],
+    fps: Annotated[float, typer.Option(help="Replay speed; 0 for as fast as possible.")] = 0.0,
+    lines: Annotated[bool, typer.Option(help="Print one line a frame, no live display.")] = False,
+    layout: LayoutOption = None,
+    allow_pickle: AllowPickle = False,
+) -> None:
+    """Replay a clip frame by frame, showing the running top class of the online recogniser."""
+    from stalstm.online import replay_clip
+    from stalstm.predict import read_input
+
+    loaded = _load(model, allow_pickle)
+    clip = read_input(input_file, layout)
+    updates = replay_clip(loaded, clip, source=str(input_file))
+    live = not lines and sys.stdout.isatty()
+
+    def describe(frame: int, probabilities: np.ndarray) -> str:
+        best = int(probabilities.argmax())
+        return (
+            f"frame {frame + 1:>4}/{clip.num_frames}  "
+            f"{loaded.class_names[best]} {probabilities[best]:.3f}"
+        )
+
+    if not live:
+        for frame, probabilities in updates:
+            typer.echo(describe(frame, probabilities))
+            if fps > 0:
+                time.sleep(1.0 / fps)
+        return
+    from rich.live import Live
+
+    with Live("", refresh_per_second=20) as display:
+        for frame, probabilities in updates:
+            display.update(describe(frame, probabilities))
+            if fps > 0:
+                time.sleep(1.0 / fps)
+
+
+@_fail_on_bad_input
+def export(
+    model: ModelArgument,
+    onnx: Annotated[Path | None, typer.Option("--onnx", help="Offline ONNX file to write.")] = None,
+    streaming: Annotated[
+        Path | None, typer.Option("--streaming", help="Streaming step ONNX file to write.")
+    ] = None,
+    allow_pickle: AllowPickle = False,
+) -> None:
+    """Export to ONNX: whole clips (dynamic batch and time) and/or one frame + state a step."""
+    from stalstm.export import export_model
+
+    if onnx is None and streaming is None:
+        raise typer.BadParameter("give --onnx and/or --streaming")
+    for path in export_model(_load(model, allow_pickle).model, onnx=onnx, streaming=streaming):
+        typer.echo(f"wrote {path}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to the application."""
+    for command in (predict, explain, stream, export):
+        app.command()(command)

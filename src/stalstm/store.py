@@ -137,9 +137,14 @@ def pad_persons(joints: np.ndarray, num_persons: int) -> np.ndarray:
     return np.pad(joints, ((0, 0), (0, missing), (0, 0), (0, 0)))
 
 
-def write_shard(path: Path, clips: Sequence[Clip], rows: Sequence[Mapping[str, Any]]) -> None:
-    """Write clips (padded to the shard's largest person count) and their metadata rows to one
-    ``.npz`` file, atomically."""
+def write_shard(
+    path: Path,
+    clips: Sequence[Clip],
+    rows: Sequence[Mapping[str, Any]],
+    skipped: Sequence[Mapping[str, str]] = (),
+) -> None:
+    """Write clips (padded to the shard's largest person count), their metadata rows and the
+    samples skipped while making them (``{name, reason}``) to one ``.npz`` file, atomically."""
     if len(clips) != len(rows):
         raise ValueError("one metadata row per clip")
     if clips:
@@ -149,9 +154,14 @@ def write_shard(path: Path, clips: Sequence[Clip], rows: Sequence[Mapping[str, A
         joints = np.zeros((0, 0, 0, 0), np.float32)
     lengths = np.array([clip.num_frames for clip in clips], np.int64)
     metadata = np.array(json.dumps(list(rows)))
+    skipped_json = np.array(json.dumps(list(skipped)))
     with atomic_file(path) as stream:
         np.savez(
-            stream, joints=joints.astype(np.float32, copy=False), lengths=lengths, metadata=metadata
+            stream,
+            joints=joints.astype(np.float32, copy=False),
+            lengths=lengths,
+            metadata=metadata,
+            skipped=skipped_json,
         )
 
 
@@ -159,6 +169,12 @@ def read_shard(path: Path) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]
     """``(joints (frames, M, V, C), lengths (clips,), metadata rows)`` of one shard."""
     with np.load(path, allow_pickle=False) as shard:
         return shard["joints"], shard["lengths"], json.loads(str(shard["metadata"]))
+
+
+def read_shard_skipped(path: Path) -> list[dict[str, str]]:
+    """The ``{name, reason}`` entries of the samples a shard could not use."""
+    with np.load(path, allow_pickle=False) as shard:
+        return json.loads(str(shard["skipped"])) if "skipped" in shard.files else []
 
 
 def _shard_shape(path: Path) -> tuple[int, tuple[int, ...]]:

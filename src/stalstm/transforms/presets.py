@@ -1,0 +1,93 @@
+"""Named preparation presets: each a fixed composition of documented transforms.
+
+``build_preset(name)`` returns a ``Clip -> Clip`` callable; ``PRESETS`` describes each one.
+A preset is recorded in every prepared store and model file, so a model is always fed data
+prepared the way it was trained on. ``causal`` says whether a preset needs only the frames seen
+so far (then ``stalstm stream`` can apply it online, frame by frame).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from stalstm.clip import Clip
+from stalstm.transforms.clip_transforms import (
+    AlignBone,
+    CentrePerFrame,
+    Compose,
+    DenoiseBodies,
+    KeepMainBodyFrames,
+    RemoveEmptyFrames,
+    SbuToWorld,
+    ScaleByBodySize,
+    SelectMostActive,
+    TranslateToFirstFrame,
+    TranslateToPersonsMidpoint,
+)
+
+Z_AXIS = (0.0, 0.0, 1.0)
+X_AXIS = (1.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class PresetInfo:
+    """What a preset does, whose recipe it follows and whether it can run online."""
+
+    description: str
+    causal: bool
+
+
+PRESETS: dict[str, PresetInfo] = {
+    "none": PresetInfo("coordinates as read, no change", causal=True),
+    "sgn": PresetInfo(
+        "SGN / CTR-GCN: body-ID denoising with the published thresholds to at most two actors, "
+        "frames without any actor dropped, translation by actor 1's spine-middle joint in its "
+        "first frame (M = 2)",
+        causal=False,  # denoising ranks bodies by their motion over the whole clip
+    ),
+    "agcn": PresetInfo(
+        "2s-AGCN / MS-G3D pre_normalization: two most active bodies, per-frame centring on the "
+        "main body's spine middle, rotation of its first frame's spine onto +z and of its "
+        "shoulders (right minus left) onto +x; variable lengths kept, no loop-padding to 300",
+        causal=True,
+    ),
+    "pyskl": PresetInfo(
+        "PYSKL PreNormalize3D: the body present in more frames first, frames without it dropped, "
+        "its spine middle of frame 0 subtracted, the same two rotations (more than two bodies: "
+        "the two most active are kept first)",
+        causal=True,
+    ),
+    "sbu": PresetInfo(
+        "SBU Kinect Interaction: the data set's normalised coordinates converted to metres "
+        "(formula of its README, y up), then centred on the mid-point of the two persons' torso "
+        "joints in the first frame",
+        causal=True,
+    ),
+    "msr": PresetInfo(
+        "MSR Action3D: centred on the hip centre of the first frame and divided by the mean bone "
+        "length of the first frame (a body size, so subjects of different height match)",
+        causal=True,
+    ),
+}
+
+
+def build_preset(name: str) -> Callable[[Clip], Clip]:
+    """The ``Clip -> Clip`` preparation of a preset named in ``PRESETS``."""
+    rotations = [AlignBone("up", Z_AXIS), AlignBone("left_right", X_AXIS, sign=-1.0)]
+    builders: dict[str, Callable[[], list]] = {
+        "none": list,
+        "sgn": lambda: [DenoiseBodies(), RemoveEmptyFrames(), TranslateToFirstFrame()],
+        "agcn": lambda: [SelectMostActive(2), CentrePerFrame(), *rotations],
+        "pyskl": lambda: [
+            SelectMostActive(2, only_if_more=True),
+            KeepMainBodyFrames(),
+            TranslateToFirstFrame(),
+            *rotations,
+        ],
+        "sbu": lambda: [SbuToWorld(), TranslateToPersonsMidpoint()],
+        "msr": lambda: [TranslateToFirstFrame(role="up_base"), ScaleByBodySize()],
+    }
+    if name not in builders:
+        raise ValueError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
+    return Compose(builders[name]())

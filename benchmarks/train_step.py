@@ -20,8 +20,8 @@ time per step, and the median over rounds of each round's ratios.
 
 Targets (issue 2): (a) >= 2x the steps/s of (b); time(a) <= 2.2x time(c).
 
-    python benchmarks/train_step.py                  # default: 1 thread, 8 rounds x 3 steps
-    python benchmarks/train_step.py --threads 2 --rounds 10 --json /tmp/train_step.json
+    python benchmarks/train_step.py                  # default: 1 thread, 24 rounds x 1 step
+    python benchmarks/train_step.py --threads 2 --rounds 40 --json /tmp/train_step.json
 """
 
 from __future__ import annotations
@@ -253,8 +253,8 @@ def report(seconds: dict[str, list[float]], threads: int, rounds: int, steps: in
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
-    parser.add_argument("--rounds", type=int, default=8, help="interleaved rounds")
-    parser.add_argument("--steps", type=int, default=3, help="steps of each model per round")
+    parser.add_argument("--rounds", type=int, default=24, help="interleaved rounds")
+    parser.add_argument("--steps", type=int, default=1, help="steps of each model per round")
     parser.add_argument("--warmup", type=int, default=1, help="untimed steps of each model")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     args = parser.parse_args()

@@ -61,15 +61,18 @@ def parameter_gradients(
     return dict(zip(names, torch.autograd.grad(loss, tensors), strict=True))
 
 
+@pytest.mark.parametrize("seed", [0, 1])
 @pytest.mark.parametrize("num_coords", [3, 2])
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_model_matches_per_step_reference(variant: str, num_coords: int) -> None:
-    model = small_model(variant, num_coords)
+def test_model_matches_per_step_reference(variant: str, num_coords: int, seed: int) -> None:
+    model = small_model(variant, num_coords, seed=seed)
     reference = ReferenceSTALSTM(model)
     frames = 9
-    lengths = [frames, 1, 5, 8, 3]  # the full length, length 1, and others
-    joints, mask = random_batch(lengths, frames, num_joints=4, num_coords=num_coords)
-    targets = torch.tensor([0, 2, 1, 1, 0])
+    generator = torch.Generator().manual_seed(seed)
+    # The full length, length 1, and random others.
+    lengths = [frames, 1, *torch.randint(1, frames + 1, (3,), generator=generator).tolist()]
+    joints, mask = random_batch(lengths, frames, num_joints=4, num_coords=num_coords, seed=seed)
+    targets = torch.randint(0, 3, (len(lengths),), generator=generator)
     valid = mask
 
     joints_model = joints.clone().requires_grad_()

@@ -51,10 +51,11 @@ class Compose:
 @dataclass(frozen=True)
 class DenoiseBodies:
     """SGN body denoising (``functional.denoise_bodies``) to two actors (M = 2). The frames a
-    body was tracked in come from the reader's ``presence`` extra (T, M) when present."""
+    body was tracked in come from the NTU reader's ``present`` extra (T, M) when there is one,
+    else from where the body's joints are non-zero."""
 
     def __call__(self, clip: Clip) -> Clip:
-        presence = clip.extras.get("presence")
+        presence = clip.extras.get("present")
         if presence is not None:
             presence = np.asarray(presence, dtype=bool)
         result = F.denoise_bodies(clip.joints, presence)

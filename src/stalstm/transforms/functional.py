@@ -377,9 +377,11 @@ def random_rotate(
 ) -> np.ndarray:
     """Rotate the whole clip by one random rotation (``max_degrees`` about x, y, z for 3D data;
     2D keypoints turn in their plane by the z limit)."""
-    matrix = random_rotation_matrix(max_degrees, generator)
     if joints.shape[-1] == 2:
-        matrix = matrix[:2, :2]
+        angle = math.radians(generator.uniform(-max_degrees[2], max_degrees[2]))
+        matrix = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    else:
+        matrix = random_rotation_matrix(max_degrees, generator)
     return np.einsum("tmvc,kc->tmvk", joints, matrix).astype(joints.dtype)
 
 

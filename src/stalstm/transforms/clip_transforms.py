@@ -52,10 +52,15 @@ class Compose:
 class DenoiseBodies:
     """SGN body denoising (``functional.denoise_bodies``) to two actors (M = 2). The frames a
     body was tracked in come from the NTU reader's ``present`` extra (T, M) when there is one,
-    else from where the body's joints are non-zero."""
+    else from where the body's joints are non-zero. ``only_tracked=True`` leaves clips without
+    that extra (data whose persons were not tracked by body ID) untouched."""
+
+    only_tracked: bool = False
 
     def __call__(self, clip: Clip) -> Clip:
         presence = clip.extras.get("present")
+        if presence is None and self.only_tracked:
+            return clip
         if presence is not None:
             presence = np.asarray(presence, dtype=bool)
         result = F.denoise_bodies(clip.joints, presence)

@@ -54,9 +54,10 @@ PRESETS: dict[str, PresetInfo] = {
     ),
     "pyskl": PresetInfo(
         "PYSKL PreNormalize3D: the body present in more frames first, frames without it dropped, "
-        "its spine middle of frame 0 subtracted, the same two rotations (more than two bodies: "
-        "the two most active are kept first)",
-        causal=True,
+        "its spine middle of frame 0 subtracted, the same two rotations; raw NTU bodies tracked "
+        "by ID are first denoised as in sgn (PYSKL's own NTU annotations were made so), other "
+        "data with more than two persons keeps the two most active",
+        causal=False,  # on raw NTU the denoising needs the whole clip; causal on pyskl data
     ),
     "sbu": PresetInfo(
         "SBU Kinect Interaction: the data set's normalised coordinates converted to metres "
@@ -80,6 +81,7 @@ def build_preset(name: str) -> Callable[[Clip], Clip]:
         "sgn": lambda: [DenoiseBodies(), RemoveEmptyFrames(), TranslateToFirstFrame()],
         "agcn": lambda: [SelectMostActive(2), CentrePerFrame(), *rotations],
         "pyskl": lambda: [
+            DenoiseBodies(only_tracked=True),
             SelectMostActive(2, only_if_more=True),
             KeepMainBodyFrames(),
             TranslateToFirstFrame(),

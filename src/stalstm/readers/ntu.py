@@ -123,17 +123,19 @@ def _walk(tokens: Tokens, path: Path) -> _Walk:
             body_id = _count(tokens, cursor, f"the bodyID of {where}", path)
             if body_id in seen_in_frame:
                 raise MalformedTokenError(
-                    path, f"bodyID {body_id} listed twice in frame {frame + 1}",
+                    path,
+                    f"bodyID {body_id} listed twice in frame {frame + 1}",
                     tokens.line_of(cursor),
-                )  # fmt: skip
+                )
             seen_in_frame.add(body_id)
             joint_index = cursor + BODY_INFO_FIELDS
             joints = _count(tokens, joint_index, f"the joint count of {where}", path)
             if joints != NTU_JOINTS:
                 raise JointCountError(
-                    path, f"{where} has {joints} joints, expected {NTU_JOINTS}",
+                    path,
+                    f"{where} has {joints} joints, expected {NTU_JOINTS}",
                     tokens.line_of(joint_index),
-                )  # fmt: skip
+                )
             if cursor + BODY_TOKENS > len(tokens):
                 raise TruncatedFileError(path, f"data ended inside {where}", tokens.end_line())
             walk.body_starts.append(cursor)

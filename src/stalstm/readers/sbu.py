@@ -15,9 +15,15 @@ from stalstm.readers._text import read_rows
 
 SBU_COLUMNS = 1 + 2 * 15 * 3
 SBU_CLASSES = (
-    "approaching", "departing", "kicking", "pushing",
-    "shaking hands", "hugging", "exchanging", "punching",
-)  # fmt: skip
+    "approaching",
+    "departing",
+    "kicking",
+    "pushing",
+    "shaking hands",
+    "hugging",
+    "exchanging",
+    "punching",
+)
 # The standard 5-fold split over subject pairs (the data set's own README).
 SBU_FOLDS = {
     **dict.fromkeys(("s01s02", "s03s04", "s05s02", "s06s04"), 1),

@@ -1,0 +1,166 @@
+"""The bring-your-own format: a folder of per-clip arrays plus ``labels.csv``.
+
+- ``<clip>.npy``: float array (T, M, V, C) or (T, V, C) (one person), C = 2 or 3;
+- ``<clip>.csv``: one row per frame, columns x, y[, z] per joint per person in layout order
+  (C = the layout's ``num_coords``), an optional header row;
+- ``labels.csv``: columns ``clip, label`` and optionally ``subject, view, setup,
+  replication, fold`` (1-based integers). ``label`` is an integer class index or a class
+  name; names are mapped to indices in sorted order (``class_names``).
+
+Every clip listed must have a file and every file must be listed: nothing is dropped quietly.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from stalstm.clip import UNKNOWN, Clip
+from stalstm.errors import DataError, LayoutMismatchError, NonFiniteError
+from stalstm.layouts import Layout, get_layout
+from stalstm.readers._text import read_rows
+
+LABELS_FILE = "labels.csv"
+OPTIONAL_COLUMNS = ("subject", "view", "setup", "replication", "fold")
+CLIP_SUFFIXES = (".npy", ".csv")
+
+
+@dataclass(frozen=True)
+class LabelRow:
+    """One row of ``labels.csv`` with its line number."""
+
+    clip: str
+    label: int
+    fields: dict[str, int]
+    line: int
+
+
+@dataclass(frozen=True)
+class GenericIndex:
+    """``labels.csv`` resolved against the folder: rows, their files and the class names."""
+
+    rows: list[LabelRow]
+    files: dict[str, Path]
+    class_names: list[str]
+
+
+def read_labels(folder: str | Path) -> GenericIndex:
+    """Read and check ``labels.csv`` against the clip files of ``folder``."""
+    folder = Path(folder)
+    labels_path = folder / LABELS_FILE
+    if not labels_path.is_file():
+        raise DataError(folder, f"no {LABELS_FILE} in the folder")
+    with labels_path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        header = [name.strip() for name in reader.fieldnames or []]
+        reader.fieldnames = header
+        for required in ("clip", "label"):
+            if required not in header:
+                raise DataError(labels_path, f"missing column {required!r}", line=1)
+        raw = [(reader.line_num, row) for row in reader]
+    texts = [row["label"].strip() for _, row in raw]
+    by_name = not all(text.lstrip("-").isdigit() for text in texts)
+    class_names = sorted(set(texts)) if by_name else []
+    rows: list[LabelRow] = []
+    seen: set[str] = set()
+    for line, row in raw:
+        clip = (row.get("clip") or "").strip()
+        if not clip:
+            raise DataError(labels_path, "empty clip name", line=line, field="clip")
+        if clip in seen:
+            raise DataError(labels_path, f"clip {clip!r} listed twice", line=line, field="clip")
+        seen.add(clip)
+        text = row["label"].strip()
+        label = class_names.index(text) if by_name else int(text)
+        fields = {}
+        for column in OPTIONAL_COLUMNS:
+            value = (row.get(column) or "").strip()
+            if value:
+                if not value.isdigit():
+                    raise DataError(
+                        labels_path, f"{value!r} is not a positive integer", line, column
+                    )
+                fields[column] = int(value)
+        rows.append(LabelRow(clip, label, fields, line))
+    files: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix in CLIP_SUFFIXES and path.name != LABELS_FILE:
+            if path.stem in files:
+                raise DataError(path, f"two files for clip {path.stem!r}")
+            files[path.stem] = path
+    missing = [row for row in rows if row.clip not in files]
+    if missing:
+        raise DataError(
+            labels_path, f"no .npy or .csv file for clip {missing[0].clip!r}", missing[0].line
+        )
+    unlisted = sorted(set(files) - seen)
+    if unlisted:
+        raise DataError(files[unlisted[0]], f"not listed in {LABELS_FILE}")
+    return GenericIndex(rows=rows, files=files, class_names=class_names)
+
+
+def read_generic_clip(
+    path: str | Path,
+    layout: str | Path | Layout,
+    label: int = UNKNOWN,
+    fields: dict[str, int] | None = None,
+) -> Clip:
+    """One ``.npy`` or ``.csv`` clip file, checked against ``layout``."""
+    path = Path(path)
+    layout = get_layout(layout)
+    if path.suffix == ".npy":
+        joints = _read_npy(path, layout)
+    elif path.suffix == ".csv":
+        rows, _ = read_rows(path, ",", skip_header=True)
+        per_person = layout.num_joints * layout.num_coords
+        if rows.shape[1] % per_person:
+            raise LayoutMismatchError(
+                path,
+                f"{rows.shape[1]} columns is not a multiple of {layout.num_joints} joints x "
+                f"{layout.num_coords} coordinates of layout {layout.name}",
+                line=1,
+            )
+        joints = rows.reshape(len(rows), -1, layout.num_joints, layout.num_coords)
+    else:
+        raise DataError(path, "a generic clip is a .npy or .csv file")
+    return Clip(name=path.stem, joints=joints, label=label, layout=layout.name, **(fields or {}))
+
+
+def _read_npy(path: Path, layout: Layout) -> np.ndarray:
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as error:
+        raise DataError(path, f"not a readable .npy array: {error}") from None
+    if array.ndim == 3:
+        array = array[:, None]
+    if array.ndim != 4:
+        raise LayoutMismatchError(
+            path, f"shape {array.shape}: expected (T, M, V, C) or (T, V, C)", field="shape"
+        )
+    if array.shape[2] != layout.num_joints:
+        raise LayoutMismatchError(
+            path,
+            f"{array.shape[2]} joints, layout {layout.name} has {layout.num_joints}",
+            field="joints",
+        )
+    if array.shape[3] not in (2, 3):
+        raise LayoutMismatchError(
+            path, f"{array.shape[3]} coordinates, expected 2 or 3", field="coordinates"
+        )
+    if not np.issubdtype(array.dtype, np.number):
+        raise DataError(path, f"dtype {array.dtype} is not numeric", field="dtype")
+    if not np.isfinite(array).all():
+        frame = int(np.argwhere(~np.isfinite(array))[0][0])
+        raise NonFiniteError(path, f"non-finite value in frame {frame}", field="joints")
+    return array.astype(np.float32)
+
+
+def read_generic(folder: str | Path, layout: str | Path | Layout) -> Iterator[Clip]:
+    """Every clip of a bring-your-own folder, in ``labels.csv`` order."""
+    index = read_labels(folder)
+    for row in index.rows:
+        yield read_generic_clip(index.files[row.clip], layout, row.label, row.fields)

@@ -38,6 +38,7 @@ from stalstm.training.schedule import FULL_MODEL, Schedule, end_to_end_schedule
 STAGES_FOLDER = "stages"
 DONE_FILE = "done.json"
 WEIGHTS_FILE = "model.safetensors"
+EPOCHS_PER_STAGE_LIMIT = 100_000
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,9 @@ class FitResult:
 
 
 class EpochSeeding(Callback):
-    """Re-seeds torch and numpy from (seed, stage, epoch, rank) at every training epoch start, so
-    dropout and augmentation of an epoch do not depend on what ran before it (exact resume)."""
+    """Re-seeds torch and numpy from (seed, stage, epoch, rank) at every training epoch start, and
+    tells a dataset with ``set_epoch`` (``ClipDataset``: its augmentation draws) which epoch it
+    is, so the randomness of an epoch does not depend on what ran before it (exact resume)."""
 
     def __init__(self, seed: int, stage_index: int) -> None:
         self.seed = seed
@@ -84,6 +86,10 @@ class EpochSeeding(Callback):
         value = int(sequence.generate_state(1)[0])
         torch.manual_seed(value)
         np.random.seed(value)
+        dataset = getattr(trainer.train_dataloader, "dataset", None)
+        if hasattr(dataset, "set_epoch"):
+            # distinct per stage, so stages do not replay each other's augmentation draws
+            dataset.set_epoch(self.stage_index * EPOCHS_PER_STAGE_LIMIT + trainer.current_epoch)
 
 
 def _distributed_layout() -> dict[str, Any]:
@@ -221,7 +227,8 @@ def _fit_stage(
     loader_options = {
         "collate_fn": collate,
         "num_workers": settings.num_workers,
-        "persistent_workers": settings.num_workers > 0,
+        # workers restart every epoch so that they see the dataset's current epoch
+        "persistent_workers": False,
     }
     train_loader = DataLoader(
         train_set, batch_size=settings.batch_size // world, sampler=sampler, **loader_options
@@ -236,4 +243,7 @@ def _fit_stage(
     module = StageModule(model, stage, settings.objective)
     resume_from = last if resume and last.is_file() else None
     trainer.fit(module, train_loader, validation_loader, ckpt_path=resume_from)
+    if trainer.interrupted or trainer.current_epoch < stage.epochs:
+        # never mark an interrupted stage done: resuming must continue it from last.ckpt
+        raise RuntimeError(f"stage {stage.name!r} stopped at epoch {trainer.current_epoch}")
     return trainer.is_global_zero

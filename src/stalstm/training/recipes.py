@@ -1,0 +1,344 @@
+"""Recipes: one YAML file says everything a training run needs, validated before anything runs.
+
+A recipe has these sections (see ``src/stalstm/recipes/*.yaml``; every key is optional except
+``data.dataset``, ``data.preset`` and ``data.protocol``; defaults are the dataclasses below):
+
+    data:         dataset, preset, protocol, folds (cross-validation folds; empty: one split)
+    model:        variant and sizes (``STALSTMConfig`` minus what the data decides)
+    objective:    the lambdas of the regularised loss (``ObjectiveConfig``)
+    optimiser:    ``OptimiserSettings`` of every stage (fine-tuning stages scale the rate)
+    schedule:     kind "end-to-end" (epochs), "paper" (stage epochs), or "stages" (a list)
+    training:     batch_size, seed, validate_every, num_workers, accelerator, deterministic
+    augmentation: passed to ``stalstm.transforms.build_augmentation`` (empty: none)
+    ablation:     variants, regularised (bools), schedules (kinds), seeds
+
+Unknown keys and wrong types are errors naming the key (``RecipeError``). ``--set a.b=value``
+overrides a key before validation (the value is read as YAML: ``0.5``, ``true``, ``[1, 2]``).
+The resolved recipe is saved as ``recipe.yaml`` into every run folder, and ``load_recipe`` of
+that file gives the same recipe back.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stalstm.errors import DataError
+from stalstm.model import VARIANTS, STALSTMConfig
+from stalstm.objective import ObjectiveConfig
+from stalstm.training.schedule import (
+    OptimiserSettings,
+    Schedule,
+    Stage,
+    end_to_end_schedule,
+    paper_schedule,
+)
+
+SCHEDULE_KINDS: tuple[str, ...] = ("end-to-end", "paper", "stages")
+
+
+class RecipeError(DataError):
+    """A recipe key that is unknown, of the wrong type, or of an invalid value."""
+
+    kind = "invalid recipe"
+
+
+@dataclass(frozen=True)
+class DataSection:
+    dataset: str
+    preset: str
+    protocol: str
+    folds: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ModelSection:
+    variant: str = "sta"
+    main_hidden: int = 100
+    main_layers: int = 3
+    dropout: float = 0.5
+    spatial_hidden: int = 100
+    spatial_tanh: int = 100
+    temporal_hidden: int = 100
+    temporal_bias: float = 1.0
+
+
+@dataclass(frozen=True)
+class ScheduleSection:
+    kind: str = "end-to-end"
+    epochs: int = 100  # end-to-end
+    pretrain_epochs: int = 30  # paper
+    main_epochs: int = 30  # paper
+    finetune_epochs: int = 30  # paper
+    final_epochs: int = 60  # paper
+    small_main_hidden: int = 32  # paper
+    finetune_learning_rate_factor: float = 0.5  # paper
+    stages: list[dict] = field(default_factory=list)  # stages: Stage fields
+    models: dict = field(default_factory=dict)  # stages: model name -> config overrides
+
+
+@dataclass(frozen=True)
+class TrainingSection:
+    batch_size: int = 16
+    seed: int = 0
+    validate_every: int = 10
+    num_workers: int = 0
+    accelerator: str = "auto"
+    deterministic: bool = True
+
+
+@dataclass(frozen=True)
+class AblationSection:
+    variants: list[str] = field(default_factory=lambda: list(VARIANTS))
+    regularised: list[bool] = field(default_factory=lambda: [True, False])
+    schedules: list[str] = field(default_factory=lambda: ["paper", "end-to-end"])
+    seeds: list[int] = field(default_factory=lambda: [0, 1])
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A validated recipe; ``to_dict`` gives back the resolved YAML content."""
+
+    name: str
+    data: DataSection
+    description: str = ""
+    model: ModelSection = field(default_factory=ModelSection)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    optimiser: OptimiserSettings = field(default_factory=OptimiserSettings)
+    schedule: ScheduleSection = field(default_factory=ScheduleSection)
+    training: TrainingSection = field(default_factory=TrainingSection)
+    augmentation: dict = field(default_factory=dict)
+    ablation: AblationSection = field(default_factory=AblationSection)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def model_config(self, num_joints: int, num_classes: int, num_coords: int) -> STALSTMConfig:
+        """The model config for data with these sizes."""
+        return STALSTMConfig(
+            num_joints=num_joints,
+            num_classes=num_classes,
+            num_coords=num_coords,
+            **asdict(self.model),
+        )
+
+    def build_schedule(self) -> Schedule:
+        """The schedule the recipe describes (before adapting it to the variant)."""
+        section = self.schedule
+        if section.kind == "end-to-end":
+            return end_to_end_schedule(section.epochs, self.optimiser)
+        if section.kind == "paper":
+            return paper_schedule(
+                section.pretrain_epochs,
+                section.main_epochs,
+                section.finetune_epochs,
+                section.final_epochs,
+                small_main_hidden=section.small_main_hidden,
+                optimiser=self.optimiser,
+                finetune_learning_rate_factor=section.finetune_learning_rate_factor,
+            )
+        stages = []
+        for number, values in enumerate(section.stages, start=1):
+            where = f"schedule.stages[{number}]"
+            values = dict(values)
+            optimiser = _build(
+                OptimiserSettings, {**asdict(self.optimiser), **values.pop("optimiser", {})},
+                f"{where}.optimiser",
+            )  # fmt: skip
+            values["train"] = tuple(values.get("train", ()))
+            stages.append(_build(Stage, {**values, "optimiser": optimiser}, where))
+        try:
+            return Schedule(tuple(stages), dict(section.models))
+        except ValueError as error:
+            raise RecipeError("recipe", str(error), field="schedule") from error
+
+
+def recipe_names() -> list[str]:
+    """The recipes shipped with the package."""
+    folder = resources.files("stalstm") / "recipes"
+    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_recipe(name_or_path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
+    """A shipped recipe by name (``sbu``) or a YAML file, with ``key.sub=value`` overrides."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.is_file():
+        if not path.is_file():
+            raise RecipeError(path, "recipe file not found")
+        text, where = path.read_text(), str(path)
+    else:
+        resource = resources.files("stalstm") / "recipes" / f"{name_or_path}.yaml"
+        if not resource.is_file():
+            raise RecipeError(
+                str(name_or_path), f"no such recipe; shipped recipes: {', '.join(recipe_names())}"
+            )
+        text, where = resource.read_text(), f"recipe {name_or_path}"
+    try:
+        values = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise RecipeError(where, f"not valid YAML: {error}", line=line) from error
+    if not isinstance(values, dict):
+        raise RecipeError(where, "a recipe is a mapping of sections")
+    for override in overrides:
+        apply_override(values, override, where)
+    return recipe_from_dict(values, where)
+
+
+def apply_override(values: dict[str, Any], override: str, where: str = "--set") -> None:
+    """Set ``values[a][b] = value`` for ``override`` = ``"a.b=value"`` (value read as YAML)."""
+    key, separator, text = override.partition("=")
+    if not separator or not key.strip():
+        raise RecipeError(where, f"override {override!r} is not key.sub=value")
+    *parents, leaf = key.strip().split(".")
+    target = values
+    for parent in parents:
+        target = target.setdefault(parent, {})
+        if not isinstance(target, dict):
+            raise RecipeError(where, f"override {override!r}: {parent!r} is not a section")
+    target[leaf] = yaml.safe_load(text)
+
+
+def recipe_from_dict(values: Mapping[str, Any], where: str = "recipe") -> Recipe:
+    """Validate a recipe mapping; errors name the offending key."""
+    recipe = _build(Recipe, values, where, prefix="")
+    _check_values(recipe, where)
+    return recipe
+
+
+def save_recipe(recipe: Recipe, path: str | Path) -> Path:
+    """Write the resolved recipe as YAML."""
+    path = Path(path)
+    path.write_text(yaml.safe_dump(recipe.to_dict(), sort_keys=False))
+    return path
+
+
+def with_changes(recipe: Recipe, **sections: Mapping[str, Any]) -> Recipe:
+    """A copy of ``recipe`` with some keys of some sections changed (validated again)."""
+    values = recipe.to_dict()
+    for section, changes in sections.items():
+        values[section] = {**values[section], **changes}
+    return recipe_from_dict(values, f"recipe {recipe.name}")
+
+
+def _check_values(recipe: Recipe, where: str) -> None:
+    checks = [
+        ("model.variant", recipe.model.variant in VARIANTS, f"one of {VARIANTS}"),
+        ("schedule.kind", recipe.schedule.kind in SCHEDULE_KINDS, f"one of {SCHEDULE_KINDS}"),
+        (
+            "ablation.variants",
+            all(v in VARIANTS for v in recipe.ablation.variants),
+            f"a list of {VARIANTS}",
+        ),
+        (
+            "ablation.schedules",
+            all(kind in SCHEDULE_KINDS for kind in recipe.ablation.schedules),
+            f"a list of {SCHEDULE_KINDS}",
+        ),
+        ("training.batch_size", recipe.training.batch_size >= 1, "at least 1"),
+        ("data.folds", all(fold >= 1 for fold in recipe.data.folds), "1-based fold numbers"),
+    ]
+    for key, ok, expected in checks:
+        if not ok:
+            raise RecipeError(where, f"{key} must be {expected}", field=key)
+    try:
+        recipe.model_config(num_joints=1, num_classes=1, num_coords=3)
+        recipe.build_schedule()
+    except ValueError as error:
+        raise RecipeError(where, str(error)) from error
+
+
+def _build(cls: type, values: Any, where: str, prefix: str | None = None) -> Any:
+    """Instantiate dataclass ``cls`` from a mapping, checking keys and types recursively."""
+    prefix = "" if prefix is None else prefix
+    if not isinstance(values, Mapping):
+        raise RecipeError(where, f"{prefix or 'recipe'} must be a mapping", field=prefix or None)
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        key = f"{prefix}.{unknown[0]}" if prefix else unknown[0]
+        raise RecipeError(where, f"unknown key {key!r}; known keys: {', '.join(known)}", field=key)
+    arguments = {}
+    for name, spec in known.items():
+        key = f"{prefix}.{name}" if prefix else name
+        if name not in values:
+            if spec.default is MISSING and spec.default_factory is MISSING:
+                raise RecipeError(where, f"missing key {key!r}", field=key)
+            continue
+        arguments[name] = _convert(hints[name], values[name], key, where)
+    try:
+        return cls(**arguments)
+    except (TypeError, ValueError) as error:
+        raise RecipeError(where, f"{prefix or 'recipe'}: {error}", field=prefix or None) from error
+
+
+def _convert(hint: Any, value: Any, key: str, where: str) -> Any:
+    """``value`` checked against type ``hint`` (ints accepted for floats, not bools for ints)."""
+    origin = typing.get_origin(hint)
+    if hasattr(hint, "__dataclass_fields__"):
+        if isinstance(value, hint):
+            return value
+        return _build(hint, value, where, prefix=key)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        for option in options:
+            try:
+                return _convert(option, value, key, where)
+            except RecipeError:
+                continue
+        raise RecipeError(where, f"{key} has the wrong type: {value!r}", field=key)
+    if origin is typing.Literal:
+        if value in typing.get_args(hint):
+            return value
+        raise RecipeError(
+            where, f"{key} must be one of {typing.get_args(hint)}, got {value!r}", field=key
+        )
+    if origin in (list, tuple, Sequence) or hint in (list, tuple):
+        if not isinstance(value, list | tuple):
+            raise RecipeError(where, f"{key} must be a list, got {value!r}", field=key)
+        arguments = typing.get_args(hint)
+        item_hint = arguments[0] if arguments else Any
+        items = [_convert(item_hint, item, f"{key}[{i}]", where) for i, item in enumerate(value)]
+        return tuple(items) if origin is tuple or hint is tuple else items
+    if origin in (dict, Mapping) or hint in (dict, Mapping):
+        if not isinstance(value, Mapping):
+            raise RecipeError(where, f"{key} must be a mapping, got {value!r}", field=key)
+        return dict(value)
+    if hint is Any:
+        return value
+    if hint is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif hint is bool or hint is str:
+        if isinstance(value, hint):
+            return value
+    elif hint is type(None) and value is None:
+        return None
+    raise RecipeError(
+        where,
+        f"{key} must be of type {getattr(hint, '__name__', hint)}, got {value!r}",
+        field=key,
+    )
+
+
+__all__ = [
+    "Recipe",
+    "RecipeError",
+    "load_recipe",
+    "recipe_from_dict",
+    "recipe_names",
+    "save_recipe",
+    "with_changes",
+]

@@ -315,7 +315,8 @@ MEDIAPIPE33 = Layout(
         left_hip right_hip left_knee right_knee left_ankle right_ankle
         left_heel right_heel left_foot_index right_foot_index"""
     ),
-    # mediapipe.solutions.pose.POSE_CONNECTIONS verbatim: the mouth (9-10) is a separate part.
+    # mediapipe.solutions.pose.POSE_CONNECTIONS verbatim: face (0-8), mouth
+    # (9-10) and body (11-32) are three separate parts.
     bones=_bones(
         """0-1 1-2 2-3 3-7 0-4 4-5 5-6 6-8 9-10
         11-12 11-13 13-15 15-17 15-19 15-21 17-19 12-14 14-16 16-18 16-20 16-22 18-20

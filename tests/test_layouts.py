@@ -1,0 +1,124 @@
+"""Layouts: every built-in layout is consistent, and user layouts are validated."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from stalstm.layouts import LAYOUTS, Layout, LayoutError, get_layout
+
+EXPECTED_JOINTS = {
+    "ntu25": 25,
+    "openni15": 15,
+    "msr20": 20,
+    "kinect_v1_20": 20,
+    "coco17": 17,
+    "mediapipe33": 33,
+    "openpose18": 18,
+}
+TREES = {"ntu25", "openni15", "msr20", "kinect_v1_20", "openpose18"}
+
+
+def components(layout: Layout) -> list[set[int]]:
+    """Connected components of the bone graph (plain union-find, independent of the code)."""
+    parent = list(range(layout.num_joints))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for a, b in layout.bones:
+        parent[find(a)] = find(b)
+    groups: dict[int, set[int]] = {}
+    for joint in range(layout.num_joints):
+        groups.setdefault(find(joint), set()).add(joint)
+    return list(groups.values())
+
+
+def test_registry_has_every_layout_with_its_joint_count() -> None:
+    assert {name: layout.num_joints for name, layout in LAYOUTS.items()} == EXPECTED_JOINTS
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_JOINTS))
+def test_bones_in_range_and_connected(name: str) -> None:
+    layout = get_layout(name)
+    assert all(0 <= j < layout.num_joints for bone in layout.bones for j in bone)
+    parts = components(layout)
+    if name == "mediapipe33":  # POSE_CONNECTIONS draws face, mouth and body apart
+        face, mouth = list(range(9)), [9, 10]
+        assert sorted(map(sorted, parts), key=len) == [mouth, face, list(range(11, 33))]
+    else:
+        assert len(parts) == 1
+    if name in TREES:
+        assert len(layout.bones) == layout.num_joints - 1
+
+
+def test_axes_name_the_right_joints() -> None:
+    ntu = get_layout("ntu25")
+    assert ntu.joint_names[ntu.center] == "spine_mid"
+    assert [ntu.joint_names[j] for j in ntu.up] == ["spine_base", "spine_mid"]
+    assert [ntu.joint_names[j] for j in ntu.left_right] == ["shoulder_right", "shoulder_left"]
+    sbu = get_layout("openni15")
+    assert sbu.joint_names[:3] == ("head", "neck", "torso")
+    assert [sbu.joint_names[j] for j in sbu.left_right] == ["shoulder_right", "shoulder_left"]
+    msr = get_layout("msr20")
+    assert (msr.joint_names[0], msr.joint_names[6], msr.joint_names[19]) == (
+        "shoulder_left",
+        "hip_center",
+        "head",
+    )
+    for layout in LAYOUTS.values():
+        right, left = (layout.joint_names[j] for j in layout.left_right)
+        assert "right" in right and "left" in left, layout.name
+
+
+def test_json_round_trip_and_names_allowed(tmp_path: Path) -> None:
+    path = get_layout("coco17").to_json(tmp_path / "coco.json")
+    assert get_layout(path) == get_layout("coco17")
+    custom = {
+        "name": "stick3",
+        "joint_names": ["hip", "neck", "head"],
+        "bones": [["hip", "neck"], [1, 2]],
+        "center": "hip",
+        "up": ["hip", "neck"],
+        "left_right": [0, 2],
+        "num_coords": 2,
+    }
+    (tmp_path / "stick.json").write_text(json.dumps(custom))
+    layout = get_layout(str(tmp_path / "stick.json"))
+    assert layout.bones == ((0, 1), (1, 2)) and layout.num_coords == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"bones": [[0, 7]]}, "not in 0..2"),
+        ({"joint_names": ["a", "a", "b"]}, "appears twice"),
+        ({"center": "tail"}, "no joint named 'tail'"),
+        ({"num_coords": 4}, "num_coords"),
+        ({"colour": "red"}, "unknown keys"),
+    ],
+)
+def test_bad_json_layout_is_refused(tmp_path: Path, change: dict, message: str) -> None:
+    data = {
+        "name": "bad",
+        "joint_names": ["a", "b", "c"],
+        "bones": [[0, 1]],
+        "center": 0,
+        "up": [0, 1],
+        "left_right": [1, 2],
+        **change,
+    }
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(LayoutError, match=message) as caught:
+        get_layout(path)
+    assert str(path) in str(caught.value)
+
+
+def test_unknown_layout_name() -> None:
+    with pytest.raises(LayoutError, match="built-in layouts"):
+        get_layout("kinect99")

@@ -46,6 +46,8 @@ MANIFEST_FILE = "manifest.sha256"
 STORE_FILES = (INFO_FILE, METADATA_FILE, OFFSETS_FILE, JOINTS_FILE)
 METADATA_FIELDS = ("name", "label", "subject", "view", "setup", "replication", "fold")
 STORE_FORMAT_VERSION = 1
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once: the umask can only be read by setting it
 
 
 class StoreError(DataError):
@@ -80,6 +82,7 @@ def atomic_file(path: Path) -> Iterator[IO[bytes]]:
     path = Path(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(temporary, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual mode
         with os.fdopen(handle, "wb") as stream:
             yield stream
             stream.flush()
@@ -368,6 +371,28 @@ class ClipStore:
     @property
     def class_names(self) -> list[str]:
         return list(self.info.get("class_names", []))
+
+    def summary_table(self) -> Any:
+        """A ``rich`` table: data set, preset, layout, shape, and clips and frames per class."""
+        from collections import Counter
+
+        from rich.table import Table
+
+        info = self.info
+        table = Table(title=f"store {self.directory}", show_header=False)
+        for key in ("dataset", "preset", "layout", "num_persons", "num_joints", "num_coords"):
+            table.add_row(key, str(info.get(key)))
+        frames = [row["num_frames"] for row in self.metadata]
+        table.add_row("clips", str(len(self)))
+        if frames:
+            table.add_row(
+                "frames per clip", f"{min(frames)}..{max(frames)}, median {int(np.median(frames))}"
+            )
+        names = self.class_names
+        for label, count in sorted(Counter(row["label"] for row in self.metadata).items()):
+            name = names[label] if 0 <= label < len(names) else "?"
+            table.add_row(f"class {label}", f"{count} clips ({name})")
+        return table
 
     def __repr__(self) -> str:
         return (

@@ -1,0 +1,139 @@
+"""Every preset on the real data: shapes, centring, rotations, and SGN denoising of the NTU
+samples (one actor for A024..A029, whose files carry a spurious second body; two for A050..A060)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stalstm.clip import Clip
+from stalstm.layouts import get_layout
+from stalstm.readers import read_msr_skeleton, read_ntu_skeleton, read_sbu_clip
+from stalstm.transforms import PRESETS, build_preset
+from stalstm.transforms import functional as F
+
+NTU = get_layout("ntu25")
+SPINE_BASE, SPINE_MID = NTU.up
+SHOULDER_RIGHT, SHOULDER_LEFT = NTU.left_right
+
+
+@pytest.fixture(scope="module")
+def ntu_clips(data_root: Path) -> list[Clip]:
+    paths = sorted((data_root / "ntu_rgbd_samples").glob("*.skeleton"))
+    assert len(paths) == 60
+    return [read_ntu_skeleton(path) for path in paths]
+
+
+def action(clip: Clip) -> int:
+    return clip.label + 1
+
+
+def unit(vector: np.ndarray) -> np.ndarray:
+    return vector / np.linalg.norm(vector)
+
+
+def test_every_preset_runs_on_every_ntu_sample(ntu_clips: list[Clip]):
+    assert set(PRESETS) == {"none", "sgn", "agcn", "pyskl", "sbu", "msr"}
+    for name in ("none", "sgn", "agcn", "pyskl"):
+        preset = build_preset(name)
+        for clip in ntu_clips:
+            out = preset(clip)
+            assert out.joints.dtype == np.float32 and np.isfinite(out.joints).all()
+            assert out.num_joints == 25 and out.num_coords == 3 and out.num_frames > 0
+            expected_persons = clip.num_persons if name == "none" else 2
+            assert out.num_persons == expected_persons, (name, clip.name)
+            assert (out.name, out.label) == (clip.name, clip.label)
+
+
+def test_sgn_keeps_one_actor_for_a024_to_a029_and_two_for_a050_to_a060(ntu_clips):
+    for clip in ntu_clips:
+        bodies = clip.num_persons
+        result = F.denoise_bodies(clip.joints, clip.extras["present"])
+        if 24 <= action(clip) <= 29:
+            assert bodies == 2 and result.num_actors == 1, clip.name
+            assert set(result.dropped.values()) == {"spread"}
+        elif action(clip) >= 50:
+            assert bodies == 2 and result.num_actors == 2, clip.name
+        else:
+            assert bodies == 1 and result.num_actors == 1, clip.name
+        out = build_preset("sgn")(clip)
+        assert out.joints[:, 1].any() == (result.num_actors == 2)
+
+
+def test_sgn_translates_by_actor_one_spine_middle_of_its_first_frame(ntu_clips):
+    for clip in ntu_clips:
+        out = build_preset("sgn")(clip).joints
+        first = F.first_present_frame(out, 0)
+        assert first == 0  # frames without any actor are dropped and actor 1 starts the clip
+        np.testing.assert_allclose(out[first, 0, SPINE_MID], 0.0, atol=1e-6)
+        # the translation is rigid: a bone keeps its length
+        original = F.denoise_bodies(clip.joints, clip.extras["present"]).joints
+        original = F.remove_empty_frames(original)
+        np.testing.assert_allclose(
+            np.linalg.norm(out[:, 0, 3] - out[:, 0, 2], axis=-1),
+            np.linalg.norm(original[:, 0, 3] - original[:, 0, 2], axis=-1),
+            atol=1e-5,
+        )
+
+
+@pytest.mark.parametrize("name", ["agcn", "pyskl"])
+def test_rotations_put_the_spine_on_z_then_the_shoulders_on_x(ntu_clips, name: str):
+    preset = build_preset(name)
+    before_x_rotation = type(preset)(preset.transforms[:-1])
+    for clip in ntu_clips:
+        spine_only = before_x_rotation(clip).joints
+        frame = F.first_present_frame(spine_only, 0)
+        spine = spine_only[frame, 0, SPINE_MID] - spine_only[frame, 0, SPINE_BASE]
+        np.testing.assert_allclose(unit(spine), [0, 0, 1], atol=1e-5)
+
+        out = preset(clip).joints
+        frame = F.first_present_frame(out, 0)
+        shoulders = out[frame, 0, SHOULDER_RIGHT] - out[frame, 0, SHOULDER_LEFT]
+        np.testing.assert_allclose(unit(shoulders), [1, 0, 0], atol=1e-5)
+        spine = unit(out[frame, 0, SPINE_MID] - out[frame, 0, SPINE_BASE])
+        # The shortest rotation onto x keeps spine-shoulder angles, so the spine leaves +z by
+        # no more than the shoulders' deviation from perpendicular to it (a few degrees).
+        assert np.degrees(np.arccos(spine[2])) < 15, clip.name
+
+
+def test_agcn_centres_every_frame_on_the_main_body(ntu_clips):
+    for clip in ntu_clips:
+        out = build_preset("agcn")(clip).joints
+        present = F.person_presence(out)[:, 0]
+        np.testing.assert_allclose(out[present, 0, SPINE_MID], 0.0, atol=1e-5)
+        assert out.shape[0] == clip.num_frames  # variable length kept, no padding to 300
+
+
+def test_pyskl_drops_frames_without_the_main_body_and_centres_frame_zero(ntu_clips):
+    for clip in ntu_clips:
+        out = build_preset("pyskl")(clip).joints
+        assert F.person_presence(out)[:, 0].all()
+        np.testing.assert_allclose(out[0, 0, SPINE_MID], 0.0, atol=1e-5)
+
+
+def test_sbu_preset_centres_between_the_torsos_and_points_y_up(data_root: Path):
+    layout = get_layout("openni15")
+    head, torso = layout.index("head"), layout.center
+    paths = sorted((data_root / "sbu_kinect_interaction").rglob("skeleton_pos.txt"))[::40]
+    for path in paths:
+        clip = read_sbu_clip(path)
+        out = build_preset("sbu")(clip).joints
+        assert out.shape == clip.joints.shape
+        np.testing.assert_allclose(out[0, :, torso].mean(axis=0), 0.0, atol=1e-5)
+        assert (out[:, :, head, 1] > out[:, :, torso, 1]).mean() > 0.9, path
+
+
+def test_msr_preset_centres_the_hip_and_scales_by_body_size(data_root: Path):
+    layout = get_layout("msr20")
+    for path in sorted((data_root / "msr_action3d").glob("a0*_s0*_e01_skeleton3D.txt"))[:20]:
+        out = build_preset("msr")(read_msr_skeleton(path)).joints
+        first = F.first_present_frame(out, 0)
+        np.testing.assert_allclose(out[first, 0, layout.up[0]], 0.0, atol=1e-5)
+        assert F.mean_bone_length(out, layout.bones) == pytest.approx(1.0, rel=1e-5)
+
+
+def test_unknown_preset_is_refused():
+    with pytest.raises(ValueError, match="unknown preset"):
+        build_preset("sgn2")

@@ -132,11 +132,22 @@ def predict_clip(
     )
 
 
-def read_input(path: str | Path, layout: str | None = None) -> Clip:
-    """Read one input file of any readable kind (see ``stalstm.readers.read_clip``)."""
+def read_input(
+    path: str | Path, layout: str | None = None, default_layout: str | None = None
+) -> Clip:
+    """Read one input file of any readable kind (see ``stalstm.readers.read_clip``).
+
+    ``layout`` names the layout of a generic ``.npy`` / ``.csv`` clip; when it is not given and
+    the file's format does not say, ``default_layout`` (the model's) is used."""
     from stalstm.readers import read_clip
 
-    return read_clip(Path(path), layout=layout)
+    path = Path(path)
+    if layout is None and default_layout is not None and path.suffix in (".npy", ".csv"):
+        try:
+            return read_clip(path)  # a format that names its own layout (an SBU .csv)
+        except DataError:
+            return read_clip(path, layout=default_layout)
+    return read_clip(path, layout=layout)
 
 
 def predict_files(
@@ -147,7 +158,8 @@ def predict_files(
     layout: str | None = None,
 ) -> list[Prediction]:
     """Read each file and predict it. ``layout`` names the layout of inputs whose format does
-    not say (generic ``.npy`` / ``.csv``, 2D keypoints)."""
+    not say (generic ``.npy`` / ``.csv``, 2D keypoints); the model's layout when omitted."""
     return [
-        predict_clip(loaded, read_input(path, layout), top_k=top_k, source=path) for path in paths
+        predict_clip(loaded, read_input(path, layout, loaded.layout), top_k=top_k, source=path)
+        for path in paths
     ]

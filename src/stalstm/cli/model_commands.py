@@ -93,9 +93,9 @@ def explain(
     from stalstm.explain import explain_clip
     from stalstm.predict import read_input
 
-    explanation = explain_clip(
-        _load(model, allow_pickle), read_input(input_file, layout), out, source=input_file, gif=gif
-    )
+    loaded = _load(model, allow_pickle)
+    clip = read_input(input_file, layout, loaded.layout)
+    explanation = explain_clip(loaded, clip, out, source=input_file, gif=gif)
     name, probability = explanation.prediction.top[0]
     typer.echo(f"{input_file}: {name} {probability:.3f}; key frames {explanation.key_frames}")
     for kind, path in explanation.files.items():
@@ -116,7 +116,7 @@ def stream(
     from stalstm.predict import read_input
 
     loaded = _load(model, allow_pickle)
-    clip = read_input(input_file, layout)
+    clip = read_input(input_file, layout, loaded.layout)
     updates = replay_clip(loaded, clip, source=str(input_file))
     live = not lines and sys.stdout.isatty()
 

@@ -1,0 +1,86 @@
+"""explain: pictures and attention.json for a real SBU clip, for every variant."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from test_online import saved_model, sbu_clip
+from typer.testing import CliRunner
+
+from stalstm.cli import app
+from stalstm.explain import explain_clip, pick_key_frames, running_probability
+from stalstm.predict import predict_clip
+
+
+@pytest.mark.parametrize("variant", ["sta", "lstm"])
+def test_explain_writes_pictures_and_raw_attention(
+    data_root: Path, tmp_path: Path, variant: str
+) -> None:
+    loaded = saved_model(
+        tmp_path / "m", joints=30, classes=8, layout="openni15", preset="sbu", variant=variant
+    )
+    clip = sbu_clip(data_root, "s01s02/08/001")
+    explanation = explain_clip(loaded, clip, tmp_path / "out", gif=variant == "sta")
+    files = explanation.files
+    for kind in ("attention", "skeletons"):
+        with Image.open(files[kind]) as picture:
+            assert picture.format == "PNG" and min(picture.size) > 200
+    record = json.loads(files["json"].read_text())
+    assert record["joint_names"][0] == "person 1 head" and len(record["joint_names"]) == 30
+    assert len(record["beta"]) == clip.num_frames == len(record["running_probability"])
+    assert record["prediction"][0]["class"] == predict_clip(loaded, clip).top[0][0]
+    # the running probability after the last frame is the prediction itself
+    assert record["running_probability"][-1] == pytest.approx(
+        record["prediction"][0]["probability"]
+    )
+    assert len(record["key_frames"]) == 4
+    if variant == "sta":
+        alpha = np.asarray(record["alpha"])
+        assert alpha.shape == (clip.num_frames, 30)
+        np.testing.assert_allclose(alpha.sum(axis=1), 1.0, atol=1e-5)
+        assert record["note"] == ""
+        with Image.open(files["gif"]) as movie:
+            assert movie.n_frames == clip.num_frames
+    else:  # no branches: said in words, not drawn as empty panels
+        assert record["alpha"] is None and set(record["beta"]) == {1.0}
+        assert "no spatial attention" in record["note"] and "no temporal" in record["note"]
+        assert "gif" not in files
+
+
+def test_key_frames_are_high_beta_and_spread_out() -> None:
+    beta = np.zeros(40)
+    beta[[10, 11, 12, 30, 31]] = [0.9, 1.0, 0.95, 0.8, 0.7]
+    frames = pick_key_frames(beta, count=3)
+    assert 11 in frames and 30 in frames and 12 not in frames and 10 not in frames
+    assert pick_key_frames(np.ones(9), count=3) == [0, 4, 8]  # flat beta: evenly spaced
+
+
+def test_running_probability_is_the_softmax_of_the_running_sum() -> None:
+    scores = np.array([[2.0, 0.0], [0.0, 2.0], [0.0, 2.0]])
+    beta = np.array([1.0, 0.5, 1.0])
+    np.testing.assert_allclose(
+        running_probability(scores, beta, 1),
+        [
+            1 / (1 + np.exp(2.0)),
+            1 / (1 + np.exp(1.0)),
+            1 / (1 + np.exp(-1.0)),
+        ],  # o = [2,0] [2,1] [2,3]
+        rtol=1e-6,
+    )
+
+
+def test_explain_command(data_root: Path, tmp_path: Path) -> None:
+    saved_model(tmp_path / "m", joints=30, classes=8, layout="openni15", preset="sbu")
+    clip_file = data_root / "sbu_kinect_interaction/s01s02/08/001/skeleton_pos.txt"
+    result = CliRunner().invoke(
+        app, ["explain", str(tmp_path / "m"), str(clip_file), "--out", str(tmp_path / "o"),
+              "--no-gif"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert {path.name for path in (tmp_path / "o").iterdir()} == {
+        "attention.png", "skeletons.png", "attention.json",
+    }  # fmt: skip

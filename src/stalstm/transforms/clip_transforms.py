@@ -8,7 +8,7 @@ transform needs by role (centre, up, left-right) come from the clip's layout
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -30,6 +30,12 @@ def clip_layout(clip: Clip) -> Layout:
             field="joints",
         )
     return layout
+
+
+def with_new_persons(clip: Clip, joints: np.ndarray) -> Clip:
+    """A copy with persons re-selected or re-ordered: the per-person extras no longer line up
+    with the persons axis, so they are dropped."""
+    return replace(clip, joints=joints, extras={})
 
 
 class Compose:
@@ -64,7 +70,7 @@ class DenoiseBodies:
         if presence is not None:
             presence = np.asarray(presence, dtype=bool)
         result = F.denoise_bodies(clip.joints, presence)
-        return clip.with_joints(result.joints)
+        return with_new_persons(clip, result.joints)
 
 
 @dataclass(frozen=True)
@@ -112,7 +118,7 @@ class SelectMostActive:
     def __call__(self, clip: Clip) -> Clip:
         if self.only_if_more and clip.num_persons <= self.count:
             return clip
-        return clip.with_joints(F.select_most_active(clip.joints, self.count))
+        return with_new_persons(clip, F.select_most_active(clip.joints, self.count))
 
 
 @dataclass(frozen=True)
@@ -129,7 +135,7 @@ class KeepMainBodyFrames:
     """PYSKL: the person present in more frames first, only its frames kept."""
 
     def __call__(self, clip: Clip) -> Clip:
-        return clip.with_joints(F.keep_main_body_frames(clip.joints))
+        return with_new_persons(clip, F.keep_main_body_frames(clip.joints))
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ A recipe has these sections (see ``src/stalstm/recipes/*.yaml``; every key is op
     objective:    the lambdas of the regularised loss (``ObjectiveConfig``)
     optimiser:    ``OptimiserSettings`` of every stage (fine-tuning stages scale the rate)
     schedule:     kind "end-to-end" (epochs), "paper" (stage epochs), or "stages" (a list)
-    training:     batch_size, seed, validate_every, num_workers, accelerator, deterministic
+    training:     batch_size, seed, validate_every, num_workers, accelerator, deterministic,
+                  threads (torch threads per process: 1 suits these small LSTMs on a CPU)
     augmentation: passed to ``stalstm.transforms.build_augmentation`` (empty: none)
     ablation:     variants, regularised (bools), schedules (kinds), seeds
 
@@ -92,6 +93,7 @@ class TrainingSection:
     num_workers: int = 0
     accelerator: str = "auto"
     deterministic: bool = True
+    threads: int = 1  # torch threads per training process; 0: torch's default (all cores)
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ def train(
 
     ``fold`` picks the test fold of a cross-validated protocol (required when the recipe has
     folds). ``resume`` continues a killed run in ``out``."""
+    import torch
     import torch.distributed
 
     from stalstm.dataset import ClipDataset
@@ -74,6 +75,9 @@ def train(
 
     started = time.perf_counter()
     recipe = resolve_recipe(recipe, overrides)
+    if recipe.training.threads > 0:
+        # small LSTMs gain nothing from more threads, and lose much when cores are shared
+        torch.set_num_threads(recipe.training.threads)
     out = Path(out)
     if recipe.data.folds and fold is None:
         raise ValueError(f"recipe {recipe.name!r} is cross-validated: pass a fold or use cv")
@@ -120,7 +124,7 @@ def train(
         class_names=store.class_names,
         layout=info.get("layout", "unknown"),
         preset=info.get("preset", recipe.data.preset),
-        joint_names=info.get("joint_names"),
+        joint_names=info.get("joints"),
         metadata=metadata,
     )
     metrics = _write_evaluation(result.model, test_set, store.class_names, out, "test")
@@ -194,22 +198,15 @@ def _run_job(job: _Job) -> dict[str, Any]:
                  progress_bar=job.progress_bar)  # fmt: skip
 
 
-def _single_thread_worker() -> None:
-    import torch
-
-    torch.set_num_threads(1)
-
-
 def _run_jobs(jobs: Sequence[_Job], parallel: int) -> list[dict[str, Any]]:
-    """Independent trainings, in order, ``parallel`` at a time in worker processes (each with
-    one torch thread: these small LSTMs gain more from running folds side by side)."""
+    """Independent trainings, in order, ``parallel`` at a time in worker processes (small LSTMs
+    on a CPU gain more from running folds side by side than from threads)."""
     if parallel <= 1:
         return [_run_job(job) for job in jobs]
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(parallel, mp_context=context,
-                             initializer=_single_thread_worker) as pool:  # fmt: skip
+    with ProcessPoolExecutor(parallel, mp_context=context) as pool:
         return list(pool.map(_run_job, jobs))
 
 

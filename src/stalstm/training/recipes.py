@@ -150,12 +150,15 @@ class Recipe:
         for number, values in enumerate(section.stages, start=1):
             where = f"schedule.stages[{number}]"
             values = dict(values)
+            source = f"recipe {self.name}"
             optimiser = _build(
-                OptimiserSettings, {**asdict(self.optimiser), **values.pop("optimiser", {})},
-                f"{where}.optimiser",
-            )  # fmt: skip
+                OptimiserSettings,
+                {**asdict(self.optimiser), **values.pop("optimiser", {})},
+                source,
+                prefix=f"{where}.optimiser",
+            )
             values["train"] = tuple(values.get("train", ()))
-            stages.append(_build(Stage, {**values, "optimiser": optimiser}, where))
+            stages.append(_build(Stage, {**values, "optimiser": optimiser}, source, where))
         try:
             return Schedule(tuple(stages), dict(section.models))
         except ValueError as error:

@@ -80,7 +80,9 @@ def read_ntu_skeleton(path: str | Path) -> Clip:
     tokens = tokenize_numbers(data, path)
     if len(tokens) == 0:
         raise EmptyFileError(path, "no frame count")
-    walk = _walk(tokens, path)
+    walk = _walk_quickly(tokens)
+    if walk is None:  # something is off: the strict walk names what and where
+        walk = _walk_strictly(tokens, path)
     return _assemble(tokens, walk, path)
 
 
@@ -99,7 +101,7 @@ def _count(tokens: Tokens, index: int, what: str, path: Path) -> int:
     """The non-negative integer count at token ``index``, strictly written as an integer."""
     if index >= len(tokens):
         raise TruncatedFileError(path, f"data ended where {what} was expected", tokens.end_line())
-    text = tokens.text[index]
+    text = tokens.text(index)
     if not text.isdigit():
         shown = text.decode("utf-8", errors="replace")
         raise MalformedTokenError(
@@ -108,7 +110,69 @@ def _count(tokens: Tokens, index: int, what: str, path: Path) -> int:
     return int(text)
 
 
-def _walk(tokens: Tokens, path: Path) -> _Walk:
+def _walk_quickly(tokens: Tokens) -> _Walk | None:
+    """The structure of a well-formed file, jumping from body count to body count (a body is
+    always BODY_TOKENS tokens) and checking joint counts and bodyIDs for all bodies at once.
+    Returns None at the first inconsistency; ``_walk_strictly`` then reports it precisely."""
+    data, starts_of, ends_of, values = tokens.data, tokens.starts, tokens.ends, tokens.values
+    total = len(tokens)
+
+    def count_at(index: int) -> int | None:
+        if index >= total:
+            return None
+        text = data[starts_of[index] : ends_of[index]]
+        return int(text) if text.isdigit() else None
+
+    frame_count = count_at(0)
+    if frame_count is None:
+        return None
+    walk = _Walk()
+    cursor = 1
+    body_starts: list[int] = []
+    body_frames: list[int] = []
+    for frame in range(frame_count):
+        bodies = count_at(cursor)
+        if bodies is None:
+            return None
+        walk.body_count.append(bodies)
+        first = cursor + 1
+        cursor = first + bodies * BODY_TOKENS
+        if cursor > total:
+            return None
+        body_starts.extend(range(first, cursor, BODY_TOKENS))
+        body_frames.extend([frame] * bodies)
+    if cursor != total:
+        return None
+    starts = np.asarray(body_starts, dtype=np.int64)
+    joint_counts = starts + BODY_INFO_FIELDS
+    if not (
+        np.all(values[joint_counts] == NTU_JOINTS)
+        and np.all(ends_of[joint_counts] - starts_of[joint_counts] == len(str(NTU_JOINTS)))
+    ):
+        return None
+    id_texts = [data[starts_of[k] : ends_of[k]] for k in body_starts]
+    if not all(text.isdigit() for text in id_texts):
+        return None
+    ids = np.asarray([int(text) for text in id_texts], dtype=np.uint64)  # exact, never via float
+    frames = np.asarray(body_frames, dtype=np.int64)
+    if len(ids) > 1:  # the same bodyID twice in one frame
+        order = np.lexsort((ids, frames))
+        if np.any((np.diff(frames[order]) == 0) & (np.diff(ids[order]) == 0)):
+            return None
+    unique_ids, first_seen, inverse = np.unique(ids, return_index=True, return_inverse=True)
+    appearance = np.argsort(first_seen, kind="stable")  # slots in order of first appearance
+    slot_of_unique = np.empty(len(unique_ids), dtype=np.int64)
+    slot_of_unique[appearance] = np.arange(len(unique_ids))
+    walk.body_starts = body_starts
+    walk.body_frames = body_frames
+    walk.body_slots = slot_of_unique[inverse.reshape(-1)].tolist()
+    walk.body_ids = [int(i) for i in unique_ids[appearance]]
+    return walk
+
+
+def _walk_strictly(tokens: Tokens, path: Path) -> _Walk:
+    """Token by token, every count checked where it stands: slower, and exact about the first
+    problem's kind and line."""
     walk = _Walk()
     slot_of_id: dict[int, int] = {}
     frame_count = _count(tokens, 0, "the frame count", path)
@@ -155,47 +219,41 @@ def _walk(tokens: Tokens, path: Path) -> _Walk:
 def _assemble(tokens: Tokens, walk: _Walk, path: Path) -> Clip:
     frames = len(walk.body_count)
     persons = len(walk.body_ids)
-    values = tokens.values
     starts = np.asarray(walk.body_starts, dtype=np.int64)
-    frame_index = np.asarray(walk.body_frames, dtype=np.int64)
-    slot_index = np.asarray(walk.body_slots, dtype=np.int64)
-
-    info = values[starts[:, None] + np.arange(BODY_INFO_FIELDS)]  # (B, 10)
-    joint_offsets = BODY_INFO_FIELDS + 1 + np.arange(NTU_JOINTS * JOINT_FIELDS)
-    blocks = values[starts[:, None] + joint_offsets].reshape(-1, NTU_JOINTS, JOINT_FIELDS)
-    _check_finite(tokens, info[:, 1:], starts[:, None] + np.arange(1, BODY_INFO_FIELDS), path)
-    _check_finite(tokens, blocks, (starts[:, None] + joint_offsets).reshape(blocks.shape), path)
-
-    def per_body(array: np.ndarray, dtype: type, trailing: tuple[int, ...] = ()) -> np.ndarray:
-        out = np.zeros((frames, persons, *trailing), dtype=dtype)
-        out[frame_index, slot_index] = array
-        return out
-
+    # Every body block (info line, joint count, 25 joint lines) in one gather: (bodies, 311).
+    token_index = starts[:, None] + np.arange(BODY_TOKENS)
+    blocks = tokens.values[token_index]
+    blocks[:, 0] = 0.0  # the bodyID column: kept exactly in body_ids, not as a float
+    if not np.isfinite(blocks).all():
+        first = int(token_index[~np.isfinite(blocks)].min())
+        shown = tokens.text(first).decode("utf-8", errors="replace")
+        raise NonFiniteError(path, f"value {shown!r}", tokens.line_of(first))
+    # One scatter onto the (frame, person) grid; absent bodies stay zero.
+    grid = np.zeros((frames, persons, BODY_TOKENS), dtype=np.float32)
+    grid[np.asarray(walk.body_frames, dtype=np.int64), np.asarray(walk.body_slots)] = blocks
+    info = grid[:, :, :BODY_INFO_FIELDS]  # (T, M, 10)
+    joint_fields = grid[:, :, BODY_INFO_FIELDS + 1 :].reshape(
+        frames, persons, NTU_JOINTS, JOINT_FIELDS
+    )  # (T, M, 25, 12)
+    present = np.zeros((frames, persons), dtype=bool)
+    present[np.asarray(walk.body_frames, dtype=np.int64), np.asarray(walk.body_slots)] = True
+    # The float extras are views of the grid (no copies): one allocation holds the whole clip.
     extras: dict[str, object] = {
         "body_ids": np.asarray(walk.body_ids, dtype=np.int64),
-        "present": per_body(np.ones(len(starts), dtype=bool), bool),
+        "present": present,
         "body_count": np.asarray(walk.body_count, dtype=np.int64),
-        "lean": per_body(info[:, 7:9], np.float32, (2,)),
-        "depth_xy": per_body(blocks[:, :, 3:5], np.float32, (NTU_JOINTS, 2)),
-        "color_xy": per_body(blocks[:, :, 5:7], np.float32, (NTU_JOINTS, 2)),
-        "orientation": per_body(blocks[:, :, 7:11], np.float32, (NTU_JOINTS, 4)),
-        "tracking_state": per_body(blocks[:, :, 11], np.int8, (NTU_JOINTS,)),
+        "lean": info[:, :, 7:9],
+        "depth_xy": joint_fields[..., 3:5],
+        "color_xy": joint_fields[..., 5:7],
+        "orientation": joint_fields[..., 7:11],
+        "tracking_state": joint_fields[..., 11].astype(np.int8),
     }
     for key, column in BODY_INTEGER_FIELDS.items():
-        extras[key] = per_body(info[:, column], np.int8)
-    joints = per_body(blocks[:, :, 0:3], np.float32, (NTU_JOINTS, 3))
+        extras[key] = info[:, :, column].astype(np.int8)
     return Clip(
         name=path.stem,
-        joints=joints,
+        joints=np.ascontiguousarray(joint_fields[..., 0:3]),
         layout="ntu25",
         extras=extras,
         **parse_ntu_name(path.stem),
     )
-
-
-def _check_finite(tokens: Tokens, values: np.ndarray, token_index: np.ndarray, path: Path) -> None:
-    bad = ~np.isfinite(values)
-    if bad.any():
-        first = int(token_index[bad].min())
-        shown = tokens.text[first].decode("utf-8", errors="replace")
-        raise NonFiniteError(path, f"value {shown!r}", tokens.line_of(first))

@@ -28,8 +28,10 @@ def _known_errors() -> tuple[type[Exception], ...]:
 
 
 def _print_table(out: Path) -> None:
+    import os
+
     table = out / "summary.md"
-    if table.is_file():
+    if table.is_file() and os.environ.get("RANK", "0") == "0":  # once under torchrun
         typer.echo(table.read_text())
 
 

@@ -44,6 +44,13 @@ def open_data(data: str | Path, recipe: Recipe, workers: int = 1) -> ClipStore:
     if not data.is_dir():
         raise DataError(data, "neither a prepared store nor a raw data-set folder")
     folder = prepared_cache_folder(data, recipe.data.dataset, recipe.data.preset)
+    if not ClipStore.is_store(folder) and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        # several processes preparing one cache folder at once would race
+        raise DataError(
+            data,
+            "under torchrun, pass a prepared store (stalstm prepare ...) or run once without "
+            f"torchrun to fill the cache {folder}",
+        )
     if not ClipStore.is_store(folder):
         from stalstm.prepare import prepare_dataset
 

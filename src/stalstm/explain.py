@@ -248,7 +248,9 @@ class SkeletonDrawing:
 
         weights = self._mean_attention()
         scale = float(weights.max())
-        figure, axes = plt.subplots(1, len(frames), figsize=(3.2 * len(frames) + 1.0, 4.2))
+        figure, axes = plt.subplots(
+            1, len(frames), figsize=(3.2 * len(frames) + 1.0, 4.6), layout="constrained"
+        )
         axes = np.atleast_1d(axes)
         scatter = None
         for axis, frame in zip(axes, frames, strict=True):
@@ -260,8 +262,10 @@ class SkeletonDrawing:
         if self.alpha is None:
             summary = caveats
         else:
+            never_present = ~self.present.any(axis=0)  # joints of a person never in the clip
             summary = "most attended joints: " + ", ".join(
-                f"{self.joint_names[k]} ({weights[k]:.3f})" for k in top
+                f"{self.joint_names[k]}{' (absent)' if never_present[k] else ''} ({weights[k]:.3f})"
+                for k in top
             )
             summary += f"   (uniform would be {1.0 / len(weights):.3f})"
             if caveats:

@@ -37,6 +37,7 @@ class ReferenceOutput:
     alpha: Tensor | None  # (B, T, K)
     beta: Tensor  # (B, T), 0 on padding frames
     mask: Tensor  # (B, T)
+    has_temporal_attention: bool
 
 
 class LSTMCellByHand(nn.Module):
@@ -171,4 +172,5 @@ class ReferenceSTALSTM(nn.Module):
             alpha=alpha,
             beta=torch.stack(betas, dim=1),
             mask=mask,
+            has_temporal_attention=self.has_temporal,
         )

@@ -120,6 +120,8 @@ def test_padding_contents_change_nothing(variant: str) -> None:
     targets = torch.tensor([0, 1, 2, 0])
     garbage = joints.clone()
     garbage[~mask] = 1e4 * torch.randn_like(garbage[~mask])  # huge values on padding frames
+    garbage[1, -1, 0, 0] = float("nan")  # and the non-finite values a corrupt pad may hold
+    garbage[2, -1, 1, 2] = float("inf")
 
     clean_out = model(joints, mask)
     garbage_out = model(garbage, mask)
@@ -138,6 +140,30 @@ def test_padding_contents_change_nothing(variant: str) -> None:
     garbage_gradients = parameter_gradients(garbage_loss, model)
     for name, gradient in clean_gradients.items():
         assert_close(garbage_gradients[name], gradient, atol=1e-12, rtol=1e-12, msg=name)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_state_is_withheld_for_padded_batches_and_given_for_full_ones(variant: str) -> None:
+    # An LSTM run through padding ends in no clip's state: continuing from it would be wrong.
+    model = small_model(variant)
+    joints, mask = random_batch([6, 3], 6, num_joints=4, num_coords=3)
+    assert model(joints, mask).state is None
+    full = model(joints, torch.ones_like(mask))
+    assert full.state is not None
+    assert_close(full.state.logits, full.logits, atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_objective_reads_the_branches_from_the_output_not_the_module(variant: str) -> None:
+    # Training wraps the model (DDP, Lightning); the temporal term must not depend on that.
+    model = small_model(variant)
+    joints, mask = random_batch([5, 2], 5, num_joints=4, num_coords=3)
+    out = model(joints, mask)
+    targets = torch.tensor([0, 1])
+    direct = regularised_loss(out, targets, model, STRONG_OBJECTIVE)
+    wrapped = regularised_loss(out, targets, torch.nn.ModuleList([model]), STRONG_OBJECTIVE)
+    assert_close(wrapped.total, direct.total, atol=1e-12, rtol=1e-12)
+    assert (direct.temporal > 0) == model.config.has_temporal_attention
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

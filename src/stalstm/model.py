@@ -102,7 +102,9 @@ class STALSTMOutput:
     alpha: Tensor | None  # (B, T, K) spatial attention, None without it (then Y = X)
     beta: Tensor  # (B, T)    temporal attention; 1 on valid frames without it; 0 on padding
     mask: Tensor  # (B, T)    True on valid frames
-    state: ModelState  # state after the last frame, to continue the sequence
+    state: ModelState | None  # state after the last frame, to continue the sequences; None
+    #                           when a clip is padded (the state after padding is no clip's)
+    has_temporal_attention: bool  # whether beta is learned (else it is 1 on valid frames)
 
 
 def previous_hidden(hidden: Tensor, initial: Tensor) -> Tensor:
@@ -193,7 +195,8 @@ class STALSTM(nn.Module):
             mask: (B, T) bool, True on valid frames; all frames valid when None. Every part is
                 causal, so the valid frames' outputs never depend on the padding.
             state: the state returned by a previous call, to continue those sequences (online
-                recognition); None starts from zeros.
+                recognition); None starts from zeros. The returned state is None when a clip
+                of the batch is padded: an LSTM run through padding has no clip's final state.
         """
         batch, frames, num_joints, num_coords = joints.shape
         config = self.config
@@ -202,8 +205,14 @@ class STALSTM(nn.Module):
                 f"model expects {config.num_joints} joints x {config.num_coords} coordinates "
                 f"per frame, got {num_joints} x {num_coords}"
             )
+        padded = False
         if mask is None:
             mask = torch.ones(batch, frames, dtype=torch.bool, device=joints.device)
+        else:
+            # Padding may hold anything, NaN included; zero it so that 0 * NaN never reaches o.
+            joints = joints.masked_fill(~mask[:, :, None, None], 0.0)
+            if not (torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()):
+                padded = not bool(mask.all())
         x = joints.reshape(batch, frames, num_joints * num_coords)  # X: (B, T, D)
 
         # Spatial attention: which joints to read in each frame.
@@ -226,8 +235,12 @@ class STALSTM(nn.Module):
         logits = torch.einsum("bt,btn->bn", beta, frame_scores)  # o: (B, N)
         if state is not None:
             logits = logits + state.logits
-        new_state = ModelState(spatial_state, temporal_state, main_state, logits)
-        return STALSTMOutput(logits, frame_scores, alpha, beta, mask, new_state)
+        new_state = (
+            None if padded else ModelState(spatial_state, temporal_state, main_state, logits)
+        )
+        return STALSTMOutput(
+            logits, frame_scores, alpha, beta, mask, new_state, self.temporal_attention is not None
+        )
 
     def parts(self) -> dict[str, nn.Module]:
         """The named sub-networks a training stage can train or freeze."""

@@ -85,10 +85,9 @@ def regularised_loss(
     cross_entropy = F.cross_entropy(output.logits, targets)
     zero = cross_entropy.new_zeros(())
     spatial = spatial_regulariser(output.alpha, output.mask) if output.alpha is not None else zero
-    has_temporal = getattr(model, "temporal_attention", None) is not None
     temporal = (
         temporal_regulariser(output.beta, output.mask, config.temporal_exponent)
-        if has_temporal
+        if output.has_temporal_attention
         else zero
     )
     l1 = weight_l1(model).to(cross_entropy) if config.l1_weight > 0 else zero

@@ -31,11 +31,12 @@ from stalstm.errors import LayoutMismatchError
 from stalstm.model import STALSTM, ModelState
 from stalstm.modelfile import LoadedModel
 from stalstm.predict import fit_persons
+from stalstm.transforms.presets import PRESETS
 
-# Presets whose frame t depends only on the reference frame and frame t (checked on real clips
-# in tests/test_online.py). agcn and pyskl are left out: they choose the main actor from the
-# whole clip.
-STREAMING_PRESETS: tuple[str, ...] = ("none", "sbu", "msr")
+# Presets whose frame t depends only on the reference frame and frame t (their ``causal`` flag;
+# checked on real clips in tests/test_online.py). agcn and pyskl are left out: they choose the
+# main actor from the whole clip.
+STREAMING_PRESETS: tuple[str, ...] = tuple(name for name, info in PRESETS.items() if info.causal)
 
 
 def streaming_presets() -> tuple[str, ...]:

@@ -50,7 +50,7 @@ PRESETS: dict[str, PresetInfo] = {
         "2s-AGCN / MS-G3D pre_normalization: two most active bodies, per-frame centring on the "
         "main body's spine middle, rotation of its first frame's spine onto +z and of its "
         "shoulders (right minus left) onto +x; variable lengths kept, no loop-padding to 300",
-        causal=True,
+        causal=False,  # the two most active bodies are chosen over the whole clip
     ),
     "pyskl": PresetInfo(
         "PYSKL PreNormalize3D: the body present in more frames first, frames without it dropped, "

@@ -152,3 +152,12 @@ def test_data_after_the_announced_frames_is_refused(tmp_path: Path, a001_lines: 
     a001_lines[0] = "102"
     with pytest.raises(MalformedTokenError, match="after the 102 frames"):
         read_ntu_skeleton(write(tmp_path, a001_lines))
+
+
+def test_a_file_whose_frames_hold_no_body_reads_as_zero_persons(tmp_path: Path) -> None:
+    # NTU's "missing skeleton" samples: legal syntax, no body anywhere; preparation reports them.
+    path = tmp_path / "S001C001P001R001A001.skeleton"
+    path.write_text("3\n0\n0\n0\n")
+    clip = read_ntu_skeleton(path)
+    assert clip.joints.shape == (3, 0, 25, 3)
+    assert clip.extras["body_count"].tolist() == [0, 0, 0]

@@ -229,14 +229,16 @@ def _assemble(tokens: Tokens, walk: _Walk, path: Path) -> Clip:
         shown = tokens.text(first).decode("utf-8", errors="replace")
         raise NonFiniteError(path, f"value {shown!r}", tokens.line_of(first))
     # One scatter onto the (frame, person) grid; absent bodies stay zero.
+    body_frames = np.asarray(walk.body_frames, dtype=np.int64)
+    body_slots = np.asarray(walk.body_slots, dtype=np.int64)
     grid = np.zeros((frames, persons, BODY_TOKENS), dtype=np.float32)
-    grid[np.asarray(walk.body_frames, dtype=np.int64), np.asarray(walk.body_slots)] = blocks
+    grid[body_frames, body_slots] = blocks
     info = grid[:, :, :BODY_INFO_FIELDS]  # (T, M, 10)
     joint_fields = grid[:, :, BODY_INFO_FIELDS + 1 :].reshape(
         frames, persons, NTU_JOINTS, JOINT_FIELDS
     )  # (T, M, 25, 12)
     present = np.zeros((frames, persons), dtype=bool)
-    present[np.asarray(walk.body_frames, dtype=np.int64), np.asarray(walk.body_slots)] = True
+    present[body_frames, body_slots] = True
     # The float extras are views of the grid (no copies): one allocation holds the whole clip.
     extras: dict[str, object] = {
         "body_ids": np.asarray(walk.body_ids, dtype=np.int64),

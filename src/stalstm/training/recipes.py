@@ -9,7 +9,9 @@ A recipe has these sections (see ``src/stalstm/recipes/*.yaml``; every key is op
     optimiser:    ``OptimiserSettings`` of every stage (fine-tuning stages scale the rate)
     schedule:     kind "end-to-end" (epochs), "paper" (stage epochs), or "stages" (a list)
     training:     batch_size, seed, validate_every, num_workers, accelerator, deterministic,
-                  threads (torch threads per process: 1 suits these small LSTMs on a CPU)
+                  threads (torch threads per process: 1 suits these small LSTMs on a CPU),
+                  spatial_input_gain (main input weights start K times larger with spatial
+                  attention: ``engine.scale_main_input_weights``)
     augmentation: passed to ``stalstm.transforms.build_augmentation`` (empty: none)
     ablation:     variants, regularised (bools), schedules (kinds), seeds
 
@@ -94,6 +96,7 @@ class TrainingSection:
     accelerator: str = "auto"
     deterministic: bool = True
     threads: int = 1  # torch threads per training process; 0: torch's default (all cores)
+    spatial_input_gain: bool = True  # engine.scale_main_input_weights
 
 
 @dataclass(frozen=True)

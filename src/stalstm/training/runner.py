@@ -105,6 +105,7 @@ def train(
         accelerator=recipe.training.accelerator,
         deterministic=recipe.training.deterministic,
         progress_bar=progress_bar,
+        spatial_input_gain=recipe.training.spatial_input_gain,
     )
     run = {"data": str(Path(data).resolve()), "store": str(store.directory), "fold": fold}
     out.mkdir(parents=True, exist_ok=True)

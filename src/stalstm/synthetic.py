@@ -41,6 +41,7 @@ from stalstm.layouts import Layout, get_layout
 
 LAYOUT_NAME = "ntu25"
 NUM_PERSONS = 2
+NUM_JOINTS = NUM_PERSONS * get_layout(LAYOUT_NAME).num_joints  # K = 50, as for NTU RGB+D
 
 Pattern = Literal["raise", "push", "swing_out", "pull_back"]
 PATTERNS: tuple[Pattern, ...] = ("raise", "push", "swing_out", "pull_back")
@@ -157,6 +158,9 @@ class SyntheticConfig:
     two_person_probability: float = 0.5
     min_distractors: int = 2  # distracting movements per clip
     max_distractors: int = 4
+    min_decoys: int = 0  # movements of OTHER classes by the actor, outside the key window
+    max_decoys: int = 0
+    key_lean: float = 0.0  # metres the actor's head leans forward during the key window
     amplitude: float = 0.35  # metres the extremity of a limb moves at the peak of a movement
     amplitude_jitter: float = 0.2  # each movement's amplitude is amplitude x (1 +- this)
     noise: float = 0.01  # metres, per joint and frame
@@ -234,6 +238,11 @@ class SyntheticActions:
             weights[None, :, None] * extremity[:, None, :]
         )
 
+    def _add_lean(self, poses: np.ndarray, start: int, length: int, distance: float) -> None:
+        envelope = np.sin(np.pi * np.linspace(0.0, 1.0, length))  # (L,)
+        height = np.clip(self.rest_pose[:, 1] / self.rest_pose[:, 1].max(), 0.0, None)  # (V,)
+        poses[start : start + length, 0, :, 2] -= distance * envelope[:, None] * height[None, :]
+
     def generate_clip(self, label: int, rng: np.random.Generator, name: str) -> Clip:
         """One clip of class ``label``, drawn from ``rng``."""
         config = self.config
@@ -257,6 +266,22 @@ class SyntheticActions:
         self._add_movement(
             poses, 0, action.limb, action.pattern, key_start, key_length, amplitude()
         )
+        if config.key_lean:
+            self._add_lean(poses, key_start, key_length, config.key_lean)
+        for _ in range(int(rng.integers(config.min_decoys, config.max_decoys + 1))):
+            length = int(rng.integers(config.min_key_frames, config.max_key_frames + 1))
+            starts = [
+                start
+                for start in range(frames - length + 1)
+                if start + length <= key_start or start >= key_start + key_length
+            ]
+            if not starts:
+                continue
+            other = SYNTHETIC_CLASSES[
+                int(rng.choice([c for c in range(len(SYNTHETIC_CLASSES)) if c != label]))
+            ]
+            start = int(rng.choice(starts))
+            self._add_movement(poses, 0, other.limb, other.pattern, start, length, amplitude())
         for _ in range(int(rng.integers(config.min_distractors, config.max_distractors + 1))):
             person = int(rng.integers(persons))
             if person == 0:

@@ -9,7 +9,7 @@ import lightning as L
 import pytest
 import torch
 from lightning.pytorch.callbacks import Callback
-from training_data import tiny_config
+from training_data import LiftedJointClips, tiny_config
 
 from stalstm.dataset import collate_clips
 from stalstm.objective import ObjectiveConfig
@@ -123,3 +123,19 @@ def test_a_resumed_run_ends_with_exactly_the_weights_of_an_uninterrupted_one(
         schedule=settings.schedule, batch_size=8, seed=4, progress_bar=False), validation_set,
         collate=collate_clips)  # fmt: skip
     assert not all(torch.equal(expected[n], weights(fresh.model)[n]) for n in expected)
+
+
+def test_each_epoch_of_each_stage_tells_the_dataset_a_distinct_epoch(tmp_path: Path):
+    class RecordingClips(LiftedJointClips):
+        def __init__(self) -> None:
+            super().__init__(16, seed=0)
+            self.epochs: list[int] = []
+
+        def set_epoch(self, epoch: int) -> None:
+            self.epochs.append(epoch)
+
+    dataset = RecordingClips()
+    schedule = Schedule((Stage("a", ("main",), 2), Stage("b", ("main", "temporal"), 1)))
+    fit(tiny_config("ta"), dataset, tmp_path, TrainingSettings(schedule=schedule, batch_size=8,
+        progress_bar=False), collate=collate_clips)  # fmt: skip
+    assert len(dataset.epochs) == 3 and len(set(dataset.epochs)) == 3

@@ -3,6 +3,8 @@ key frames are where the class's movement actually is."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -110,3 +112,23 @@ def test_the_key_window_lean_moves_the_upper_body_only_in_the_key_window() -> No
 def test_inconsistent_settings_are_refused(changes: dict) -> None:
     with pytest.raises(ValueError):
         SyntheticConfig(**changes)
+
+
+def test_decoys_move_the_actor_only_outside_the_key_window() -> None:
+    decoys_only = replace(QUIET, min_decoys=1, max_decoys=1)
+    generator = SyntheticActions(decoys_only)
+    rng = np.random.default_rng(2)
+    moved_outside = 0
+    for label in range(len(SYNTHETIC_CLASSES)):
+        clip = generator.generate_clip(label, rng, f"decoy/{label}")
+        key = clip.extras["key_frames"]
+        flat = clip.joints.reshape(clip.num_frames, NUM_JOINTS, 3)
+        # the pose every movement starts from: the most common frame (movements are short)
+        _, first, counts = np.unique(flat, axis=0, return_index=True, return_counts=True)
+        rest = flat[first[counts.argmax()]]
+        displacement = np.linalg.norm(flat - rest, axis=-1)  # (T, K)
+        others = np.setdiff1d(np.arange(NUM_JOINTS), clip.extras["planted_joints"])
+        # inside the key window only the planted joints move; a decoy never overlaps it
+        assert displacement[key][:, others].max() < 1e-5
+        moved_outside += bool(displacement[~key].max() > 0.1)
+    assert moved_outside >= len(SYNTHETIC_CLASSES) - 1  # a decoy needs room outside the window

@@ -15,10 +15,14 @@ What makes attention worth it:
 
 - distracting movements of the same size (the non-class pairs on person 1's other limbs, any
   pattern on the head or on person 2) happen at random times, before, during and after the key
-  window: a model that reads which pattern happened without reading which joints did it, or
-  that reads the wrong frames, is misled;
-- the class's own limb is still outside the key window, so the key frames are the only frames
-  where the discriminative joints move;
+  window: a model that reads which pattern happened without reading which joints did it is
+  misled;
+- with ``max_decoys > 0`` (the demo's setting) the actor also performs one or two movements of
+  OTHER classes outside the key window, and with ``key_lean > 0`` the actor leans forward during
+  the key window (and only then). The lean is the same for every class: it says *when* the class
+  movement happens, never *which* it is. A model that reads the wrong frames sees a decoy class;
+  the frames that count have to be found. The defaults here (no decoys, no lean) give the plain
+  task in which the class limb moves only inside the key window;
 - every clip also has body sway (slow translation and lean), a random body size and per-joint
   noise.
 

@@ -63,7 +63,7 @@ class DemoSettings:
     main_hidden: int = 64
     main_layers: int = 1
     attention_hidden: int = 64
-    first_stage_epochs: int = 3  # main + spatial attention, temporal frozen
+    first_stage_epochs: int = 4  # main + spatial attention, temporal frozen
     joint_stage_epochs: int = 12  # everything
     learning_rate: float = 3e-3  # first stage
     joint_learning_rate: float = 3e-3  # second stage (a fresh optimiser, cosine decay)

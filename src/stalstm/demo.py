@@ -24,7 +24,8 @@ The model is small (one main LSTM layer of 64 units, attention LSTMs of 64) so t
 train in about a minute on two CPU cores; the schedule is two stages (main network and spatial
 attention with the temporal attention frozen at its positive start, then everything jointly),
 because trained jointly from the first step the ReLU gate beta is driven to zero by the random
-class scores of an untrained main network before they become useful (measured; see the README).
+class scores of an untrained main network before they become useful. The README section "The
+demo and its synthetic data" lists what each setting is for and what was measured without it.
 """
 
 from __future__ import annotations
@@ -254,9 +255,9 @@ def run_demo(
     """
     started = time.perf_counter() if started is None else started
     settings = settings or DemoSettings()
-    # Attention weights far from the planted joints become subnormal floats, on which CPU
-    # arithmetic is many times slower (measured: the demo took 7.5 instead of ~1.5 minutes);
-    # flushing them to zero changes no result.
+    # Values decaying towards zero (attention far from the planted joints, optimiser state of
+    # unused weights) become subnormal floats, on which CPU arithmetic is many times slower: a run
+    # whose beta had died crawled at 1.2 instead of 7.5 steps/s. Flushing them to zero is free.
     torch.set_flush_denormal(True)
     # One thread: these small LSTMs gain little from intra-op threads, and on a busy machine
     # two spinning OpenMP threads made a training step 35 times slower (117 ms -> 4.1 s, measured).

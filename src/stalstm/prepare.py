@@ -39,7 +39,8 @@ from stalstm import readers
 from stalstm.clip import UNKNOWN, Clip
 from stalstm.errors import DataError
 from stalstm.protocols import MSR_LISTED_COLUMN, fold_of_sbu_clip
-from stalstm.readers.msr import msr_protocol_files
+from stalstm.readers.msr import MSR_CLASSES, msr_protocol_files
+from stalstm.readers.sbu import SBU_CLASSES
 from stalstm.store import (
     atomic_file,
     clip_metadata,
@@ -55,38 +56,6 @@ DEFAULT_PERSONS = {"ntu": 2, "sbu": 2, "msr": 1, "pyskl": 1, "generic": 1}
 WORK_FOLDER = ".prepare-work"
 REPORT_FILE = "report.json"
 
-SBU_CLASS_NAMES = (
-    "approaching",
-    "departing",
-    "kicking",
-    "pushing",
-    "shaking hands",
-    "hugging",
-    "exchanging",
-    "punching",
-)
-MSR_CLASS_NAMES = (
-    "high arm wave",
-    "horizontal arm wave",
-    "hammer",
-    "hand catch",
-    "forward punch",
-    "high throw",
-    "draw x",
-    "draw tick",
-    "draw circle",
-    "hand clap",
-    "two hand wave",
-    "side boxing",
-    "bend",
-    "forward kick",
-    "side kick",
-    "jogging",
-    "tennis swing",
-    "tennis serve",
-    "golf swing",
-    "pick up and throw",
-)
 NTU_NAME = re.compile(r"S\d{3}C\d{3}P\d{3}R\d{3}A\d{3}")
 
 
@@ -183,9 +152,9 @@ def class_names_for(dataset: str, root: Path, labels: Iterable[int] = ()) -> lis
     in the data folder (its first block of lines), else ``A001``...; others from the reader
     when it knows them, else the label numbers."""
     if dataset == "sbu":
-        return list(SBU_CLASS_NAMES)
+        return list(SBU_CLASSES)
     if dataset == "msr":
-        return list(MSR_CLASS_NAMES)
+        return list(MSR_CLASSES)
     if dataset == "ntu":
         listing = Path(root) / "class_names.txt"
         if listing.is_file():

@@ -14,6 +14,29 @@ from stalstm.readers._text import read_rows
 
 MSR_JOINTS = 20
 MSR_PROTOCOL_LIST = "files_used_in_cvpr12_paper.txt"
+# The 20 actions in label order (Li et al., 2010).
+MSR_CLASSES = (
+    "high arm wave",
+    "horizontal arm wave",
+    "hammer",
+    "hand catch",
+    "forward punch",
+    "high throw",
+    "draw x",
+    "draw tick",
+    "draw circle",
+    "hand clap",
+    "two hand wave",
+    "side boxing",
+    "bend",
+    "forward kick",
+    "side kick",
+    "jogging",
+    "tennis swing",
+    "tennis serve",
+    "golf swing",
+    "pick up and throw",
+)
 _NAME_PATTERN = re.compile(r"a(\d\d)_s(\d\d)_e(\d\d)")
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from stalstm.layouts import get_layout
 from stalstm.transforms import AugmentationConfig, build_augmentation
+from stalstm.transforms.augmentation import left_right_permutation, mirror, swap_persons
 
 FULL = {
     "crop_min_ratio": 0.7,
@@ -86,8 +88,71 @@ def test_crop_is_a_contiguous_sub_sequence():
         ({"scale": [1.2, 0.8]}, "scale"),
         ({"rotation_degrees": [1, 2]}, "rotation_degrees"),
         ({"crop_min_ratio": 0}, "crop_min_ratio"),
+        ({"swap_persons": 1.5}, "swap_persons"),
+        ({"mirror": 0.5}, "mirror_layout"),
+        ({"mirror": 0.5, "mirror_layout": "no-such-layout"}, "mirror_layout"),
+        ({"mirror": 0.5, "mirror_layout": "openni15", "mirror_axis": -1}, "mirror_axis"),
     ],
 )
 def test_bad_config_names_the_key(config: dict, message: str):
     with pytest.raises(ValueError, match=message):
         AugmentationConfig.from_dict(config)
+
+
+def sbu_like_clip(frames: int = 20) -> np.ndarray:
+    joints = np.random.default_rng(7).normal(size=(frames, 2, 15, 3)).astype(np.float32)
+    joints[:4, 1] = 0  # second person absent in the first frames
+    return joints
+
+
+def test_left_right_permutation_pairs_joints_by_name():
+    names = get_layout("openni15").joint_names
+    permutation = left_right_permutation("openni15")
+    mirrored = [names[index] for index in permutation]
+    assert mirrored[names.index("hand_left")] == "hand_right"
+    assert mirrored[names.index("foot_right")] == "foot_left"
+    assert mirrored[names.index("torso")] == "torso"
+    np.testing.assert_array_equal(permutation[permutation], np.arange(len(names)))
+    coco = get_layout("coco17").joint_names  # "left" first in these names
+    assert coco[left_right_permutation("coco17")[coco.index("left_eye")]] == "right_eye"
+
+
+def test_mirror_and_swap_twice_are_the_identity_and_keep_absent_persons_zero():
+    joints = sbu_like_clip()
+    permutation = left_right_permutation("openni15")
+    once = mirror(joints, permutation)
+    assert once.shape == joints.shape and once.dtype == joints.dtype
+    assert not once[:4, 1].any()
+    np.testing.assert_array_equal(once[:, :, 5, 0], -joints[:, :, 8, 0])  # left hand <- right
+    np.testing.assert_array_equal(once[:, :, 5, 1:], joints[:, :, 8, 1:])
+    np.testing.assert_array_equal(mirror(once, permutation), joints)
+    swapped = swap_persons(joints)
+    assert swapped.shape == joints.shape and not swapped[:4, 0].any()
+    np.testing.assert_array_equal(swapped[:, 0], joints[:, 1])
+    np.testing.assert_array_equal(swap_persons(swapped), joints)
+
+
+def test_swap_and_mirror_switched_on_draw_both_outcomes_and_keep_zeros():
+    joints = sbu_like_clip()
+    augment = build_augmentation({"swap_persons": 0.5, "mirror": 0.5, "mirror_layout": "openni15"})
+    permutation = left_right_permutation("openni15")
+    candidates = {
+        "plain": joints,
+        "swap": swap_persons(joints),
+        "mirror": mirror(joints, permutation),
+        "both": mirror(swap_persons(joints), permutation),
+    }
+    seen = set()
+    for seed in range(40):
+        out = augment(joints, np.random.default_rng(seed))
+        matches = [name for name, expected in candidates.items() if np.array_equal(out, expected)]
+        assert len(matches) == 1
+        seen.add(matches[0])
+        absent = 0 if matches[0] in ("swap", "both") else 1
+        assert not out[:4, absent].any()
+    assert seen == set(candidates)
+
+
+def test_mirror_rejects_a_clip_of_another_layout():
+    with pytest.raises(ValueError, match="joints"):
+        mirror(two_person_clip(), left_right_permutation("openni15"))

@@ -4,6 +4,13 @@ data loader can seed each item by (seed, epoch, index) and runs are reproducible
 
 Config keys (all optional; an absent or null key switches that step off), applied in this order:
 
+- ``swap_persons``: probability of reversing the order of the persons (for two persons: swapping
+  them), for data sets whose labels do not depend on which person is listed first (SBU);
+- ``mirror``: probability of a left-right mirror: the coordinate ``mirror_axis`` (default 0, x)
+  is negated and every left joint trades places with its right twin, paired by name in the
+  layout ``mirror_layout`` (required with ``mirror``; ``left``/``right`` as a ``_``-separated
+  part of the name, e.g. ``hand_left`` <-> ``hand_right``), so a mirrored skeleton is again a
+  plausible body with the same action;
 - ``crop_min_ratio``: keep a random contiguous ``ratio * T`` frames, ratio in [min, 1];
 - ``num_frames``: resample to this many frames, one random frame per equal segment;
 - ``rotation_degrees``: a number (same limit about every axis) or ``[x, y, z]`` limits in degrees
@@ -22,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from stalstm.layouts import LayoutError, get_layout
 from stalstm.transforms import functional as F
 
 
@@ -34,6 +42,10 @@ class AugmentationConfig:
     rotation_degrees: tuple[float, float, float] | None = None
     scale: tuple[float, float] | None = None
     noise_std: float | None = None
+    swap_persons: float | None = None
+    mirror: float | None = None
+    mirror_layout: str | None = None
+    mirror_axis: int = 0
 
     @classmethod
     def from_dict(cls, config: Mapping[str, Any] | None) -> AugmentationConfig:
@@ -74,7 +86,59 @@ class AugmentationConfig:
             values["scale"] = (low, high)
         if (std := config.get("noise_std")) is not None:
             values["noise_std"] = _number("noise_std", std, 0.0, None)
+        if (swap := config.get("swap_persons")) is not None:
+            values["swap_persons"] = _number("swap_persons", swap, 0.0, 1.0)
+        values.update(_mirror_values(config))
         return cls(**values)
+
+    def mirror_permutation(self) -> np.ndarray:
+        """Joint order of the mirrored skeleton: index ``j`` of the output reads joint
+        ``permutation[j]`` of the input (left and right twins exchanged, others in place)."""
+        if self.mirror_layout is None:
+            raise ValueError("augmentation key 'mirror' needs 'mirror_layout'")
+        return left_right_permutation(self.mirror_layout)
+
+
+def _mirror_values(config: Mapping[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    layout = config.get("mirror_layout")
+    if (probability := config.get("mirror")) is not None:
+        values["mirror"] = _number("mirror", probability, 0.0, 1.0)
+        if layout is None:
+            raise ValueError("augmentation key 'mirror' needs 'mirror_layout' (a layout name)")
+    if layout is not None:
+        if not isinstance(layout, str):
+            raise ValueError(f"augmentation key 'mirror_layout' must be a layout name: {layout!r}")
+        left_right_permutation(layout)  # unknown layouts fail here, while the recipe is read
+        values["mirror_layout"] = layout
+    if (axis := config.get("mirror_axis")) is not None:
+        if isinstance(axis, bool) or not isinstance(axis, int) or axis < 0:
+            raise ValueError(
+                f"augmentation key 'mirror_axis' must be a coordinate index >= 0: {axis!r}"
+            )
+        values["mirror_axis"] = axis
+    return values
+
+
+def left_right_permutation(layout_name: str) -> np.ndarray:
+    """For a layout, the joint index permutation that exchanges every ``left`` joint with its
+    ``right`` twin (names equal but for that ``_``-separated part); unpaired joints stay."""
+    try:
+        names = list(get_layout(layout_name).joint_names)
+    except LayoutError as error:
+        raise ValueError(f"augmentation key 'mirror_layout': {error}") from error
+    index = {name: position for position, name in enumerate(names)}
+    swapped = {"left": "right", "right": "left"}
+    permutation = np.arange(len(names))
+    for position, name in enumerate(names):
+        twin = "_".join(swapped.get(part, part) for part in name.split("_"))
+        if twin != name and twin not in index:
+            raise ValueError(
+                f"augmentation key 'mirror_layout': layout {layout_name!r} has {name!r} "
+                f"but no {twin!r} to mirror it to"
+            )
+        permutation[position] = index.get(twin, position)
+    return permutation
 
 
 def _number(key: str, value: Any, low: float, high: float | None) -> float:
@@ -92,12 +156,19 @@ class Augmentation:
     def __init__(self, config: AugmentationConfig, generator: np.random.Generator | None = None):
         self.config = config
         self.generator = generator if generator is not None else np.random.default_rng()
+        self._mirror_permutation = config.mirror_permutation() if config.mirror else None
 
     def __call__(
         self, joints: np.ndarray, generator: np.random.Generator | None = None
     ) -> np.ndarray:
         rng = generator if generator is not None else self.generator
         config = self.config
+        # each random step draws only when it is switched on, so enabling one leaves the draws of
+        # recipes without it unchanged
+        if config.swap_persons and rng.random() < config.swap_persons:
+            joints = swap_persons(joints)
+        if self._mirror_permutation is not None and rng.random() < config.mirror:
+            joints = mirror(joints, self._mirror_permutation, config.mirror_axis)
         if config.crop_min_ratio is not None and config.crop_min_ratio < 1.0:
             joints = F.random_crop(joints, config.crop_min_ratio, rng)
         if config.num_frames is not None:
@@ -112,6 +183,25 @@ class Augmentation:
 
     def __repr__(self) -> str:
         return f"Augmentation({self.config})"
+
+
+def swap_persons(joints: np.ndarray) -> np.ndarray:
+    """(T, M, V, C) with the persons in reverse order (two persons: swapped)."""
+    return np.ascontiguousarray(joints[:, ::-1])
+
+
+def mirror(joints: np.ndarray, permutation: np.ndarray, axis: int = 0) -> np.ndarray:
+    """(T, M, V, C) mirrored: coordinate ``axis`` negated and joints reordered by
+    ``permutation`` (``left_right_permutation``). Zeros (absent joints) stay zero."""
+    if joints.shape[2] != len(permutation):
+        raise ValueError(
+            f"mirror: clip has {joints.shape[2]} joints, the layout {len(permutation)}"
+        )
+    if not 0 <= axis < joints.shape[-1]:
+        raise ValueError(f"mirror: axis {axis} out of range for {joints.shape[-1]} coordinates")
+    mirrored = joints[:, :, permutation].copy()
+    mirrored[..., axis] *= -1
+    return mirrored
 
 
 def build_augmentation(

@@ -49,6 +49,8 @@ def test_overrides_apply_before_validation():
         ("data.folds=1", "data.folds"),
         ("colour=red", "colour"),
         ("model.variant=xyz", "model.variant"),
+        ("augmentation.mirro=0.5", "mirro"),
+        ("augmentation.scale=-1", "scale"),
     ],
 )
 def test_unknown_keys_and_wrong_types_are_errors_naming_the_key(override: str, key: str):

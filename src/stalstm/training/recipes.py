@@ -262,6 +262,12 @@ def _check_values(recipe: Recipe, where: str) -> None:
         recipe.build_schedule()
     except ValueError as error:
         raise RecipeError(where, str(error)) from error
+    from stalstm.transforms.augmentation import AugmentationConfig
+
+    try:  # checked when the recipe loads, not when training first builds it
+        AugmentationConfig.from_dict(recipe.augmentation)
+    except ValueError as error:
+        raise RecipeError(where, str(error), field="augmentation") from error
 
 
 def _build(cls: type, values: Any, where: str, prefix: str | None = None) -> Any:

@@ -15,9 +15,12 @@ run resumed from a checkpoint replays exactly the epochs an uninterrupted run wo
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,6 +194,24 @@ def fit(
     return FitResult(full, folders, time.perf_counter() - started, is_global_zero)
 
 
+@contextmanager
+def _quiet_lightning() -> Iterator[None]:
+    """Lightning's information lines (accelerators found, a cloud-logging tip, "max_epochs
+    reached") and two warnings that do not apply here (no validation set is a choice; a
+    deprecation inside Lightning itself) would bury our progress display; real warnings stay."""
+    rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    level = rank_zero.level
+    rank_zero.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*`validation_step` but have no")
+            warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+            yield
+    finally:
+        rank_zero.setLevel(level)
+
+
+@_quiet_lightning()
 def _fit_stage(
     model: STALSTM,
     stage: Any,

@@ -32,9 +32,11 @@ class Clip:
         setup: NTU setup index, 1-based.
         replication: repetition / take index, 1-based.
         fold: cross-validation fold, 1-based (SBU, or a user's own column).
-        extras: optional per-frame or per-joint arrays a reader keeps beside the coordinates
-            (NTU: ``depth_xy``, ``color_xy``, ``orientation``, ``tracking_state``, ``body_ids``...),
-            each with the leading (T, M, ...) axes of ``joints``.
+        extras: optional arrays a reader or generator keeps beside the coordinates: per frame and
+            person with the leading (T, M, ...) axes of ``joints`` (NTU: ``depth_xy``,
+            ``color_xy``, ``orientation``, ``tracking_state``, ``present``), or per clip (NTU
+            ``body_ids``; the synthetic generator's ``planted_joints``). ``with_joints`` drops
+            them when the frame or person axes change.
     """
 
     name: str

@@ -39,11 +39,6 @@ from stalstm.transforms.presets import PRESETS
 STREAMING_PRESETS: tuple[str, ...] = tuple(name for name, info in PRESETS.items() if info.causal)
 
 
-def streaming_presets() -> tuple[str, ...]:
-    """Names of the preparation presets that can prepare a clip frame by frame."""
-    return STREAMING_PRESETS
-
-
 class CausalPreparation:
     """Prepares frames one at a time with a preset whose reference is the first frame: frame t
     of a stream is prepared as the last frame of the two-frame clip [reference, frame t], where

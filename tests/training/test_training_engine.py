@@ -3,6 +3,7 @@ weights of an uninterrupted one, inside a stage and across a stage boundary."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import lightning as L
@@ -98,13 +99,15 @@ def test_fit_learns_and_leaves_checkpoints_logs_and_finished_stages(tmp_path: Pa
     assert (predicted == batch["labels"]).float().mean() >= 0.9
 
 
-@pytest.mark.parametrize(("stage", "epoch"), [("first", 1), ("second", 0)])
+@pytest.mark.parametrize(
+    ("stage", "epoch", "ema_decay"), [("first", 1, 0.0), ("second", 0, 0.0), ("first", 1, 0.9)]
+)
 def test_a_resumed_run_ends_with_exactly_the_weights_of_an_uninterrupted_one(
-    tmp_path: Path, clips, stage: str, epoch: int
+    tmp_path: Path, clips, stage: str, epoch: int, ema_decay: float
 ):
     train_set, validation_set = clips
     config = tiny_config("sta", dropout=0.3)
-    settings = two_stage_settings()
+    settings = replace(two_stage_settings(), ema_decay=ema_decay)
     uninterrupted = fit(config, train_set, tmp_path / "whole", settings, validation_set,
                         collate=collate_clips)  # fmt: skip
 
@@ -139,3 +142,39 @@ def test_each_epoch_of_each_stage_tells_the_dataset_a_distinct_epoch(tmp_path: P
     fit(tiny_config("ta"), dataset, tmp_path, TrainingSettings(schedule=schedule, batch_size=8,
         progress_bar=False), collate=collate_clips)  # fmt: skip
     assert len(dataset.epochs) == 3 and len(set(dataset.epochs)) == 3
+
+
+class RecordWeights(Callback):
+    """The model's weights after every optimiser step."""
+
+    def __init__(self) -> None:
+        self.steps: list[dict[str, torch.Tensor]] = []
+
+    def on_train_batch_end(self, trainer, module: StageModule, outputs, batch, batch_idx) -> None:
+        self.steps.append(weights(module.model))
+
+
+def test_ema_ends_a_stage_with_the_moving_average_of_the_weights_after_every_step(
+    tmp_path: Path, clips
+):
+    train_set, _ = clips
+    decay = 0.8
+    settings = TrainingSettings(
+        schedule=end_to_end_schedule(2, OptimiserSettings(learning_rate=1e-2)),
+        batch_size=8, progress_bar=False, ema_decay=decay,
+    )  # fmt: skip
+    recorder = RecordWeights()
+    result = fit(tiny_config("sta", dropout=0.0), train_set, tmp_path, settings,
+                 collate=collate_clips, callbacks=[recorder])  # fmt: skip
+    assert len(recorder.steps) == 2 * -(-len(train_set) // 8)
+    average = dict(recorder.steps[0])
+    for step in recorder.steps[1:]:
+        average = {n: decay * average[n] + (1 - decay) * step[n] for n in average}
+    final = weights(result.model)
+    assert not torch.equal(
+        final["main.classifier.weight"], recorder.steps[-1]["main.classifier.weight"]
+    )
+    for name in average:
+        torch.testing.assert_close(final[name], average[name], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="ema_decay"):
+        TrainingSettings(ema_decay=1.0)

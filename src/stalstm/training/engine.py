@@ -28,7 +28,7 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, EMAWeightAveraging, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
@@ -58,8 +58,11 @@ class TrainingSettings:
     deterministic: bool = True
     progress_bar: bool = True
     spatial_input_gain: bool = True  # see scale_main_input_weights
+    ema_decay: float = 0.0  # > 0: each stage ends with an exponential moving average of its weights
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.batch_size < 1 or self.validate_every < 1 or self.num_workers < 0:
             raise ValueError(f"invalid training settings: {self}")
 
@@ -234,6 +237,9 @@ def _fit_stage(
         save_last=True,
         enable_version_counter=False,
     )
+    # Lightning's EMA: validation and the stage's final weights use the average, checkpoints hold
+    # both the average and the current weights (so --resume continues both exactly)
+    averaging = [EMAWeightAveraging(decay=settings.ema_decay)] if settings.ema_decay else []
     trainer = L.Trainer(
         max_epochs=stage.epochs,
         accelerator=settings.accelerator,
@@ -251,7 +257,7 @@ def _fit_stage(
             CSVLogger(folder, name="logs", version=""),
             TensorBoardLogger(folder, name="logs", version="", default_hp_metric=False),
         ],
-        callbacks=[checkpoints, EpochSeeding(settings.seed, index), *extra_callbacks],
+        callbacks=[checkpoints, EpochSeeding(settings.seed, index), *averaging, *extra_callbacks],
     )
     world = trainer.world_size
     if settings.batch_size % world:

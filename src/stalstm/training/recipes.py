@@ -11,7 +11,8 @@ A recipe has these sections (see ``src/stalstm/recipes/*.yaml``; every key is op
     training:     batch_size, seed, validate_every, num_workers, accelerator, deterministic,
                   threads (torch threads per process: 1 suits these small LSTMs on a CPU),
                   spatial_input_gain (main input weights start K times larger with spatial
-                  attention: ``engine.scale_main_input_weights``)
+                  attention: ``engine.scale_main_input_weights``), ema_decay (0: off; else
+                  each stage's weights are the exponential moving average over its steps)
     augmentation: passed to ``stalstm.transforms.build_augmentation`` (empty: none)
     ablation:     variants, regularised (bools), schedules (kinds), seeds
 
@@ -97,6 +98,7 @@ class TrainingSection:
     deterministic: bool = True
     threads: int = 1  # torch threads per training process; 0: torch's default (all cores)
     spatial_input_gain: bool = True  # engine.scale_main_input_weights
+    ema_decay: float = 0.0  # > 0: test an exponential moving average of the weights (per step)
 
 
 @dataclass(frozen=True)

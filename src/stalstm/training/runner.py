@@ -106,6 +106,7 @@ def train(
         deterministic=recipe.training.deterministic,
         progress_bar=progress_bar,
         spatial_input_gain=recipe.training.spatial_input_gain,
+        ema_decay=recipe.training.ema_decay,
     )
     run = {"data": str(Path(data).resolve()), "store": str(store.directory), "fold": fold}
     out.mkdir(parents=True, exist_ok=True)

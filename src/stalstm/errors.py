@@ -69,3 +69,8 @@ class UnsafePickleError(DataError):
     """A pickle that asks for something other than plain containers and numpy arrays."""
 
     kind = "refused pickle"
+
+
+class EmptySplitError(StalstmError):
+    """A protocol leaves the training or the test split of a data set empty (e.g. the cross-view
+    protocol on clips from one camera): training or testing on nothing is refused up front."""

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from stalstm.cli import app
+from stalstm.errors import EmptySplitError
 from stalstm.training.runner import RunExistsError, ablate, cross_validate, evaluate, train
 
 TINY = [
@@ -102,3 +103,21 @@ def test_cross_validation_and_ablation_write_their_summaries(sbu_run, tmp_path: 
     assert len(list((sta_run / "stages").iterdir())) == 8  # the whole staged schedule
     recipe_text = (sta_run / "recipe.yaml").read_text()
     assert "l1_weight: 0.0" in recipe_text
+
+
+@pytest.mark.parametrize(("recipe", "empty"), [("ntu60-xview", "train"), ("ntu60-xsub", "test")])
+def test_a_protocol_leaving_a_split_empty_is_a_clear_error(
+    data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recipe: str, empty: str
+):
+    # the 60 NTU samples are all camera 1 (cross-view test) and performer 1 (cross-subject train)
+    monkeypatch.setenv("STALSTM_CACHE", str(tmp_path / "cache"))
+    raw = data_root / "ntu_rgbd_samples"
+    with pytest.raises(EmptySplitError, match=rf"{recipe} leaves the {empty} split empty"):
+        train(recipe, raw, tmp_path / "run", overrides=TINY, progress_bar=False)
+    assert not (tmp_path / "run" / "stages").exists()
+    result = CliRunner().invoke(
+        app, ["train", "--recipe", recipe, "--data", str(raw), "--out", str(tmp_path / "cli")]
+    )
+    assert result.exit_code != 0
+    assert f"leaves the {empty} split empty (" in result.output
+    assert "Traceback" not in result.output

@@ -85,6 +85,7 @@ def train(
         raise RunExistsError(f"{out} already holds a run; resume it or choose another folder")
     store = open_data(data, recipe)
     split = split_indices(store.metadata, recipe.data.protocol, fold)
+    _check_split(split, store, recipe.data.protocol, fold)
     augment = _augmentation(recipe)
     seed = recipe.training.seed
     train_set = ClipDataset(store, split["train"], augment=augment, seed=seed)
@@ -340,6 +341,19 @@ def ablate(
     }
     _write_summary(out, summary, _ablation_table(summary))
     return summary
+
+
+def _check_split(split: dict[str, list[int]], store: Any, protocol: str, fold: int | None) -> None:
+    from stalstm.errors import EmptySplitError
+
+    empty = [side for side in ("train", "test") if not split[side]]
+    if empty:
+        where = f"{protocol}" + (f" fold {fold}" if fold is not None else "")
+        raise EmptySplitError(
+            f"{store.directory}: protocol {where} leaves the {' and '.join(empty)} split empty "
+            f"({len(split['train'])} train / {len(split['test'])} test of {len(store)} clips); "
+            "is this the data set the protocol is for?"
+        )
 
 
 def _augmentation(recipe: Recipe) -> Any:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from stalstm.clip import Clip
@@ -79,13 +78,6 @@ def test_concentration_averages_over_clips() -> None:
     assert measured["temporal_attention_on_key_frames"] == pytest.approx((1 + 2.5) / 2)
 
 
-@pytest.fixture
-def _denormals_restored():
-    yield
-    torch.set_flush_denormal(False)  # run_demo sets it for the process; leave others as found
-
-
-@pytest.mark.usefixtures("_denormals_restored")
 def test_short_demo_writes_everything_and_its_summary_comes_from_the_saved_model(
     tmp_path: Path,
 ) -> None:

@@ -267,6 +267,7 @@ def run_demo(
         return _run(out_dir, settings, log, started)
     finally:
         torch.set_num_threads(threads)
+        torch.set_flush_denormal(False)  # torch's default (it has no getter to restore from)
 
 
 def _run(

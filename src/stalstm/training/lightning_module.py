@@ -8,6 +8,10 @@ parts back), so a frozen main network also runs without dropout, as it will at t
 
 from __future__ import annotations
 
+import math
+import warnings
+from pathlib import Path
+
 import lightning as L
 import torch
 from torch import Tensor
@@ -15,14 +19,29 @@ from torchmetrics.classification import MulticlassAccuracy
 
 from stalstm.model import STALSTM
 from stalstm.objective import ObjectiveConfig, regularised_loss
+from stalstm.training.diagnostics import (
+    AttentionCollapseWarning,
+    EpochDiagnostics,
+    collapse_warnings,
+    gradient_norms,
+    read_diagnostics,
+    write_diagnostics,
+)
 from stalstm.training.schedule import Stage
 
 
 class StageModule(L.LightningModule):
     """Trains the parts ``stage.train`` of ``model`` under the regularised objective."""
 
-    def __init__(self, model: STALSTM, stage: Stage, objective: ObjectiveConfig) -> None:
+    def __init__(
+        self,
+        model: STALSTM,
+        stage: Stage,
+        objective: ObjectiveConfig,
+        diagnostics_file: Path | None = None,
+    ) -> None:
         super().__init__()
+        self.diagnostics_file = diagnostics_file
         self.model = model
         self.stage = stage
         self.objective = objective
@@ -39,6 +58,10 @@ class StageModule(L.LightningModule):
         self.validation_accuracy = MulticlassAccuracy(
             num_classes=model.config.num_classes, average="micro"
         )
+        self.epoch_diagnostics = EpochDiagnostics()
+        # epoch -> row (see the diagnostics module); rows of a resumed stage's earlier epochs
+        # come back from its file
+        self.diagnostics, self.collapse_warnings = read_diagnostics(diagnostics_file)
 
     def train(self, mode: bool = True) -> StageModule:
         super().train(mode)
@@ -50,6 +73,7 @@ class StageModule(L.LightningModule):
     def training_step(self, batch: dict, batch_index: int) -> Tensor:
         output = self.model(batch["joints"], batch["mask"])
         terms = regularised_loss(output, batch["labels"], self.model, self.objective)
+        self._add_attention_diagnostics(batch, output)
         size = len(batch["labels"])
         self.log("train/loss", terms.total, on_step=False, on_epoch=True, batch_size=size)
         self.log_dict(
@@ -66,6 +90,36 @@ class StageModule(L.LightningModule):
         accuracy = (output.logits.argmax(dim=1) == batch["labels"]).float().mean()
         self.log("train/top1", accuracy, on_step=False, on_epoch=True, batch_size=size)
         return terms.total
+
+    @torch.no_grad()
+    def _add_attention_diagnostics(self, batch: dict, output) -> None:
+        joints = batch["joints"].masked_fill(~batch["mask"][:, :, None, None], 0.0)
+        main_input = joints if output.alpha is None else output.alpha.unsqueeze(-1) * joints
+        self.epoch_diagnostics.add_batch(output, joints, main_input)
+
+    def on_train_epoch_start(self) -> None:
+        self.epoch_diagnostics = EpochDiagnostics()
+
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        # before clipping: the norms the objective asked for, not what clipping let through
+        trained = {name: part for name, part in self.model.parts().items()
+                   if name in self.stage.train}  # fmt: skip
+        self.epoch_diagnostics.add_gradients(gradient_norms(trained))
+
+    def on_train_epoch_end(self) -> None:
+        row = self.epoch_diagnostics.row()
+        self.log_dict({f"diagnostics/{key}": value for key, value in row.items()})
+        epoch = self.current_epoch
+        self.diagnostics[epoch] = row
+        for message in collapse_warnings(row, self.model.temporal_attention is not None):
+            text = f"stage {self.stage.name!r}, epoch {epoch + 1}: {message}"
+            if text in self.collapse_warnings:  # an epoch run again after a resume
+                continue
+            self.collapse_warnings.append(text)
+            if self.trainer.is_global_zero:
+                warnings.warn(text, AttentionCollapseWarning, stacklevel=1)
+        if self.diagnostics_file is not None and self.trainer.is_global_zero:
+            write_diagnostics(self.diagnostics_file, self.diagnostics, self.collapse_warnings)
 
     def validation_step(self, batch: dict, batch_index: int) -> None:
         output = self.model(batch["joints"], batch["mask"])
@@ -91,6 +145,20 @@ class StageModule(L.LightningModule):
             optimiser = algorithm(
                 parameters, lr=settings.learning_rate, weight_decay=settings.weight_decay
             )
+        if settings.warmup_steps > 0:
+            total = max(int(self.trainer.estimated_stepping_batches), 1)
+            warmup, cosine = settings.warmup_steps, settings.cosine_decay
+
+            def factor(step: int) -> float:
+                rise = min(1.0, (step + 1) / warmup)
+                fall = 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total)) if cosine else 1.0
+                return rise * fall
+
+            schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, factor)
+            return {
+                "optimizer": optimiser,
+                "lr_scheduler": {"scheduler": schedule, "interval": "step"},
+            }
         if not settings.cosine_decay:
             return {"optimizer": optimiser}
         decay = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=self.stage.epochs)

@@ -6,8 +6,10 @@ A saved model is a directory holding two files:
                         that can execute)
     model.json          {"format": "stalstm-model", "format_version": 1, "stalstm_version",
                          "config" (STALSTMConfig fields), "layout" (layout name),
-                         "num_persons", "joint_names" (one per model input joint, K = M x V),
-                         "class_names", "preset" (preparation preset name), "metadata"}
+                         "layout_definition" (the whole layout, when known: a user's JSON
+                         layout travels with the model), "num_persons", "joint_names" (one per
+                         model input joint, K = M x V), "class_names", "preset" (preparation
+                         preset name), "metadata"}
 
 A torch ``.pt`` / ``.pth`` / ``.ckpt`` file is a pickle, and unpickling can run any code the file's
 author chose. ``load_model`` therefore refuses such a file unless the caller passes
@@ -69,11 +71,22 @@ class LoadedModel:
     metadata: dict[str, Any] = field(default_factory=dict)
     version: str = ""
     path: Path | None = None
+    layout_definition: dict[str, Any] | None = None
 
     @property
     def joints_per_person(self) -> int:
         """V, joints of one person in the model's layout."""
         return self.config.num_joints // self.num_persons
+
+    @property
+    def layout_object(self) -> Any:
+        """The model's ``stalstm.layouts.Layout`` (from the file's definition, else the built-in
+        layout of its name), None when neither is known: what presets prepare input by."""
+        from stalstm.layouts import LAYOUTS, Layout
+
+        if self.layout_definition is not None:
+            return Layout.from_dict(self.layout_definition, where=f"{self.path}: layout")
+        return LAYOUTS.get(self.layout)
 
 
 def _layout_joint_names(layout: Any) -> tuple[str, ...] | None:
@@ -89,6 +102,13 @@ def _layout_joint_names(layout: Any) -> tuple[str, ...] | None:
         return tuple(get_layout(str(layout)).joint_names)
     except (KeyError, ValueError, FileNotFoundError, DataError):
         return None
+
+
+def _builtin_definition(layout: Any) -> dict[str, Any] | None:
+    from stalstm.layouts import LAYOUTS
+
+    known = LAYOUTS.get(str(layout))
+    return known.to_dict() if known is not None else None
 
 
 def model_joint_names(
@@ -142,6 +162,7 @@ def save_model(
             f"{len(class_names)} class names for a model with {config.num_classes} classes"
         )
     layout_name = str(getattr(layout, "name", layout))
+    definition = layout.to_dict() if hasattr(layout, "to_dict") else _builtin_definition(layout)
     names, num_persons = model_joint_names(
         config.num_joints, joint_names if joint_names is not None else _layout_joint_names(layout)
     )
@@ -153,6 +174,7 @@ def save_model(
         "stalstm_version": __version__,
         "config": config.to_dict(),
         "layout": layout_name,
+        "layout_definition": definition,
         "num_persons": num_persons,
         "joint_names": list(names),
         "class_names": [str(name) for name in class_names],
@@ -312,7 +334,18 @@ def _loaded_from_description(
         metadata=dict(description.get("metadata") or {}),
         version=str(description.get("stalstm_version", "")),
         path=where.parent if where.name == DESCRIPTION_FILE else where,
+        layout_definition=_layout_definition(description.get("layout_definition"), where),
     )
+
+
+def _layout_definition(value: Any, where: Path) -> dict[str, Any] | None:
+    """The recorded layout, checked now (a broken one is named here, not at first use)."""
+    if value is None:
+        return None
+    from stalstm.layouts import Layout
+
+    Layout.from_dict(value, where=f"{where}: layout_definition")
+    return dict(value)
 
 
 def _load_pickled(path: Path) -> LoadedModel:

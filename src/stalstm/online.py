@@ -109,7 +109,8 @@ class Recognizer:
                 )
             from stalstm.transforms import build_preset
 
-            self.preparation = CausalPreparation(build_preset(preset), self.layout)
+            layout = loaded.layout_object if isinstance(loaded, LoadedModel) else None
+            self.preparation = CausalPreparation(build_preset(preset, layout), self.layout)
         self.state: ModelState | None = None
         self.frames_seen = 0
 

@@ -21,6 +21,7 @@ import torch
 
 from stalstm.clip import UNKNOWN, Clip
 from stalstm.errors import DataError, LayoutMismatchError
+from stalstm.layouts import Layout
 from stalstm.model import STALSTMOutput
 from stalstm.modelfile import LoadedModel
 
@@ -93,7 +94,7 @@ def prepare_for_model(loaded: LoadedModel, clip: Clip, where: str | Path | None 
         return clip
     from stalstm.transforms import build_preset
 
-    return build_preset(loaded.preset)(clip)
+    return build_preset(loaded.preset, loaded.layout_object)(clip)
 
 
 def model_joints(loaded: LoadedModel, clip: Clip) -> np.ndarray:
@@ -133,7 +134,7 @@ def predict_clip(
 
 
 def read_input(
-    path: str | Path, layout: str | None = None, default_layout: str | None = None
+    path: str | Path, layout: str | None = None, default_layout: str | Layout | None = None
 ) -> Clip:
     """Read one input file of any readable kind (see ``stalstm.readers.read_clip``).
 
@@ -160,6 +161,11 @@ def predict_files(
     """Read each file and predict it. ``layout`` names the layout of inputs whose format does
     not say (generic ``.npy`` / ``.csv``, 2D keypoints); the model's layout when omitted."""
     return [
-        predict_clip(loaded, read_input(path, layout, loaded.layout), top_k=top_k, source=path)
+        predict_clip(
+            loaded,
+            read_input(path, layout, loaded.layout_object or loaded.layout),
+            top_k=top_k,
+            source=path,
+        )
         for path in paths
     ]

@@ -38,6 +38,7 @@ import numpy as np
 from stalstm import readers
 from stalstm.clip import UNKNOWN, Clip
 from stalstm.errors import DataError
+from stalstm.layouts import Layout, get_layout
 from stalstm.protocols import MSR_LISTED_COLUMN, fold_of_sbu_clip
 from stalstm.readers.msr import MSR_CLASSES, msr_protocol_files
 from stalstm.readers.sbu import SBU_CLASSES
@@ -108,6 +109,7 @@ class ShardTask:
     preset: str
     missing_listed: frozenset[str] = frozenset()
     protocol_listed: frozenset[str] | None = None
+    layout: Layout | None = None  # given for generic data: the preset needs it (a JSON layout)
 
 
 @dataclass
@@ -197,7 +199,7 @@ def _prepare_one(ref: Any, task: ShardTask, preset: Any) -> tuple[Clip | None, s
 
 def prepare_shard(task: ShardTask) -> tuple[int, list[dict[str, str]]]:
     """Read and prepare one shard's samples and write the shard file (runs in a worker)."""
-    preset = build_preset(task.preset)
+    preset = build_preset(task.preset, task.layout)
     clips, rows, skipped = [], [], []
     for ref in task.refs:
         clip, reason = _prepare_one(ref, task, preset)
@@ -267,7 +269,8 @@ def prepare_dataset(
     if dataset not in DATASETS:
         raise ValueError(f"unknown data set {dataset!r}; known: {', '.join(DATASETS)}")
     preset = preset or DEFAULT_PRESETS[dataset]
-    build_preset(preset)  # an unknown name fails here, before any work
+    layout_object = get_layout(layout) if layout is not None else None
+    build_preset(preset, layout_object)  # an unknown name fails here, before any work
     root, out = Path(root), Path(out)
     refs = readers.list_samples(dataset, root, layout=layout)
 
@@ -300,6 +303,7 @@ def prepare_dataset(
             preset=preset,
             missing_listed=missing,
             protocol_listed=listed,
+            layout=layout_object,
         )
         for number, start in enumerate(range(0, len(refs), shard_size))
     ]
@@ -308,14 +312,15 @@ def prepare_dataset(
     _run_tasks(todo, workers, len(refs), reused, show_progress)
 
     skipped = [entry for task in tasks for entry in read_shard_skipped(task.path)]
+    layout_object = layout_object or _known_layout(_layout_name(dataset, layout, tasks))
     info = {
         "dataset": dataset,
         "preset": preset,
-        "layout": _layout_name(dataset, layout, tasks),
+        "layout": layout_object.name if layout_object else "unknown",
         "class_names": class_names_for(dataset, root),
         "package_version": plan.settings["package_version"],
     }
-    info.update(_joint_description(info["layout"]))
+    info.update(_joint_description(layout_object))
     write_store(
         out,
         [task.path for task in tasks],
@@ -385,14 +390,20 @@ def _layout_name(dataset: str, layout: str | None, tasks: Sequence[ShardTask]) -
     return "unknown"
 
 
-def _joint_description(layout_name: str) -> dict[str, Any]:
+def _known_layout(name: str) -> Layout | None:
     from stalstm.layouts import LAYOUTS
 
-    layout = LAYOUTS.get(layout_name)
+    return LAYOUTS.get(name)
+
+
+def _joint_description(layout: Layout | None) -> dict[str, Any]:
+    """The store's joint names and the whole layout (so that a model trained on it can prepare
+    new input by the same layout, a user's JSON layout included, without the JSON file)."""
     if layout is None:
         return {"joints": [], "coords": "xyz"}
     return {
         "joints": list(layout.joint_names),
         "num_joints": layout.num_joints,
         "coords": "xyz"[: layout.num_coords],
+        "layout_definition": layout.to_dict(),
     }

@@ -37,6 +37,7 @@ import numpy as np
 
 from stalstm.clip import UNKNOWN, Clip
 from stalstm.errors import DataError
+from stalstm.layouts import LAYOUTS, Layout
 
 JOINTS_FILE = "joints.npy"
 OFFSETS_FILE = "offsets.npy"
@@ -371,6 +372,15 @@ class ClipStore:
     @property
     def class_names(self) -> list[str]:
         return list(self.info.get("class_names", []))
+
+    @property
+    def layout(self) -> Layout | None:
+        """The store's layout: its recorded definition (a user's JSON layout included), else the
+        built-in layout of that name; None when unknown."""
+        definition = self.info.get("layout_definition")
+        if definition is not None:
+            return Layout.from_dict(definition, where=str(self.directory / INFO_FILE))
+        return LAYOUTS.get(str(self.info.get("layout")))
 
     def summary_table(self) -> Any:
         """A ``rich`` table: data set, preset, layout, shape, and clips and frames per class."""

@@ -94,7 +94,7 @@ def explain(
     from stalstm.predict import read_input
 
     loaded = _load(model, allow_pickle)
-    clip = read_input(input_file, layout, loaded.layout)
+    clip = read_input(input_file, layout, loaded.layout_object or loaded.layout)
     explanation = explain_clip(loaded, clip, out, source=input_file, gif=gif)
     name, probability = explanation.prediction.top[0]
     typer.echo(f"{input_file}: {name} {probability:.3f}; key frames {explanation.key_frames}")
@@ -116,7 +116,7 @@ def stream(
     from stalstm.predict import read_input
 
     loaded = _load(model, allow_pickle)
-    clip = read_input(input_file, layout, loaded.layout)
+    clip = read_input(input_file, layout, loaded.layout_object or loaded.layout)
     updates = replay_clip(loaded, clip, source=str(input_file))
     live = not lines and sys.stdout.isatty()
 

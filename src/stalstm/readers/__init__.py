@@ -12,6 +12,7 @@ from pathlib import Path
 
 from stalstm.clip import Clip
 from stalstm.errors import DataError
+from stalstm.layouts import Layout
 from stalstm.readers.generic import read_generic, read_generic_clip, read_labels
 from stalstm.readers.msr import msr_clip_name, msr_protocol_files, read_msr_skeleton
 from stalstm.readers.ntu import read_ntu_skeleton
@@ -142,7 +143,7 @@ def _load_annotations(path: str) -> list[dict]:
     return _ANNOTATION_CACHE[path]
 
 
-def read_clip(path: str | Path, layout: str | Path | None = None) -> Clip:
+def read_clip(path: str | Path, layout: str | Path | Layout | None = None) -> Clip:
     """Read one input of any readable kind, chosen by its name (and columns):
     ``.skeleton`` -> NTU, ``skeleton_pos.txt`` or a 91-column comma-separated file -> SBU,
     ``*_skeleton3D.txt`` -> MSR, ``.npy``/``.csv`` -> a generic clip (``layout`` required,

@@ -125,7 +125,7 @@ def train(
         out / "model",
         result.model,
         class_names=store.class_names,
-        layout=info.get("layout", "unknown"),
+        layout=store.layout or info.get("layout", "unknown"),
         preset=info.get("preset", recipe.data.preset),
         joint_names=info.get("joints"),
         metadata=metadata,

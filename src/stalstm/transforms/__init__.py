@@ -6,6 +6,7 @@ from stalstm.transforms import functional
 from stalstm.transforms.augmentation import Augmentation, AugmentationConfig, build_augmentation
 from stalstm.transforms.clip_transforms import (
     AlignBone,
+    CanonicalFrame,
     CentrePerFrame,
     Compose,
     DenoiseBodies,
@@ -25,6 +26,7 @@ __all__ = [
     "AlignBone",
     "Augmentation",
     "AugmentationConfig",
+    "CanonicalFrame",
     "CentrePerFrame",
     "Compose",
     "DenoiseBodies",

@@ -20,9 +20,10 @@ from stalstm.transforms import functional as F
 ClipTransform = Callable[[Clip], Clip]
 
 
-def clip_layout(clip: Clip) -> Layout:
-    """The layout a clip names, checked against its joint count."""
-    layout = get_layout(clip.layout)
+def clip_layout(clip: Clip, layout: Layout | None = None) -> Layout:
+    """``layout`` when given (a preset built for a user's JSON layout carries it), else the
+    built-in layout the clip names; checked against the clip's joint count."""
+    layout = layout if layout is not None else get_layout(clip.layout)
     if layout.num_joints != clip.num_joints:
         raise LayoutMismatchError(
             clip.name,
@@ -90,8 +91,10 @@ class TranslateToFirstFrame:
     role: str = "center"
     person: int = 0
 
+    layout: Layout | None = None  # None: the built-in layout the clip names
+
     def __call__(self, clip: Clip) -> Clip:
-        layout = clip_layout(clip)
+        layout = clip_layout(clip, self.layout)
         joint = self.joint
         if joint is None:
             joint = layout.up[0] if self.role == "up_base" else layout.center
@@ -102,8 +105,10 @@ class TranslateToFirstFrame:
 class TranslateToPersonsMidpoint:
     """Subtract the mid-point of the present persons' centre joints of the first frame."""
 
+    layout: Layout | None = None  # None: the built-in layout the clip names
+
     def __call__(self, clip: Clip) -> Clip:
-        layout = clip_layout(clip)
+        layout = clip_layout(clip, self.layout)
         return clip.with_joints(F.translate_to_persons_midpoint(clip.joints, layout.center))
 
 
@@ -114,19 +119,22 @@ class SelectMostActive:
 
     count: int = 2
     only_if_more: bool = False
+    pad: bool = True  # a clip of fewer persons gets zero persons up to ``count``
 
     def __call__(self, clip: Clip) -> Clip:
         if self.only_if_more and clip.num_persons <= self.count:
             return clip
-        return with_new_persons(clip, F.select_most_active(clip.joints, self.count))
+        return with_new_persons(clip, F.select_most_active(clip.joints, self.count, self.pad))
 
 
 @dataclass(frozen=True)
 class CentrePerFrame:
     """Subtract the main person's centre joint frame by frame (2s-AGCN)."""
 
+    layout: Layout | None = None  # None: the built-in layout the clip names
+
     def __call__(self, clip: Clip) -> Clip:
-        layout = clip_layout(clip)
+        layout = clip_layout(clip, self.layout)
         return clip.with_joints(F.centre_per_frame(clip.joints, layout.center))
 
 
@@ -151,12 +159,30 @@ class AlignBone:
     axis: tuple[float, float, float]
     sign: float = 1.0
 
+    layout: Layout | None = None  # None: the built-in layout the clip names
+
     def __call__(self, clip: Clip) -> Clip:
         if clip.num_coords != 3:
             return clip
-        layout = clip_layout(clip)
+        layout = clip_layout(clip, self.layout)
         bone = getattr(layout, self.bone) if isinstance(self.bone, str) else self.bone
         return clip.with_joints(F.align_bone_to_axis(clip.joints, bone, self.axis, sign=self.sign))
+
+
+@dataclass(frozen=True)
+class CanonicalFrame:
+    """The main person's own frame of reference from the layout (``functional.canonical_frame``):
+    centred, upright (+y), facing with its left on +x, in units of its mean bone length."""
+
+    layout: Layout | None = None  # None: the built-in layout the clip names
+
+    def __call__(self, clip: Clip) -> Clip:
+        layout = clip_layout(clip, self.layout)
+        return clip.with_joints(
+            F.canonical_frame(
+                clip.joints, layout.center, layout.up, layout.left_right, layout.bones
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -173,8 +199,10 @@ class SbuToWorld:
 class ScaleByBodySize:
     """Divide by the main person's mean bone length (layout bones) in its first frame."""
 
+    layout: Layout | None = None  # None: the built-in layout the clip names
+
     def __call__(self, clip: Clip) -> Clip:
-        layout = clip_layout(clip)
+        layout = clip_layout(clip, self.layout)
         size = F.mean_bone_length(clip.joints, layout.bones)
         if size <= 0:
             return clip

@@ -203,13 +203,14 @@ def translate_to_point(joints: np.ndarray, origin: np.ndarray) -> np.ndarray:
 # 2s-AGCN / MS-G3D and PYSKL normalisation
 
 
-def select_most_active(joints: np.ndarray, count: int = 2) -> np.ndarray:
+def select_most_active(joints: np.ndarray, count: int = 2, pad: bool = True) -> np.ndarray:
     """Keep the ``count`` persons of highest ``activity_energy``, most active first, as 2s-AGCN's
-    ``read_xyz`` does (``energy.argsort()[::-1][0:max_body_true]``); pads with zero persons."""
+    ``read_xyz`` does (``energy.argsort()[::-1][0:max_body_true]``); with ``pad``, a clip of fewer
+    persons is padded with zero persons to ``count`` (2s-AGCN's fixed M), else it keeps its own."""
     energy = np.array([activity_energy(joints[:, m]) for m in range(joints.shape[1])])
     order = sorted(range(len(energy)), key=lambda m: -energy[m])[:count]
     kept = joints[:, order]
-    if kept.shape[1] < count:
+    if pad and kept.shape[1] < count:
         kept = np.pad(kept, ((0, 0), (0, count - kept.shape[1]), (0, 0), (0, 0)))
     return kept
 
@@ -299,6 +300,56 @@ def align_bone_to_axis(
         return joints.copy()
     start, end = joints[frame, person, bone[0]], joints[frame, person, bone[1]]
     return apply_rotation(joints, rotation_onto(sign * (end - start), np.asarray(axis)))
+
+
+def body_axes(pose: np.ndarray, up: tuple[int, int], left_right: tuple[int, int]) -> np.ndarray:
+    """The rotation (3 x 3, rows = new axes) that turns a pose's own axes into the coordinate
+    axes: its up bone onto +y exactly, its left-right bone (towards the person's left), made
+    perpendicular to up, onto +x, and their cross product onto +z. With a degenerate or absent
+    (zero end) left-right bone only up is aligned (the shortest rotation); with a degenerate or
+    absent up bone, nothing."""
+    present = np.any(pose != 0, axis=-1)
+    upward = pose[up[1]] - pose[up[0]]
+    if not present[list(up)].all() or np.linalg.norm(upward) < 1e-9:
+        return np.eye(3)
+    upward = upward / np.linalg.norm(upward)
+    left = pose[left_right[1]] - pose[left_right[0]]
+    left = left - np.dot(left, upward) * upward  # Gram-Schmidt: perpendicular to up
+    if not present[list(left_right)].all() or np.linalg.norm(left) < 1e-9:
+        return rotation_onto(upward, np.array([0.0, 1.0, 0.0]))
+    left = left / np.linalg.norm(left)
+    return np.stack([left, upward, np.cross(left, upward)])
+
+
+def canonical_frame(
+    joints: np.ndarray,
+    center: int,
+    up: tuple[int, int],
+    left_right: tuple[int, int],
+    bones: Sequence[tuple[int, int]],
+    person: int = 0,
+) -> np.ndarray:
+    """Put a clip in its main person's own frame of reference, from the layout's joints only.
+
+    Taken from ``person`` in its first present frame (so the transform is causal: a stream can
+    apply it from that frame on): translate its ``center`` joint to the origin; for 3D joints,
+    rotate its ``up`` bone onto +y and its ``left_right`` bone (made perpendicular to up) onto
+    +x (``body_axes``); divide by its mean bone length over the layout's ``bones`` whose two ends
+    are present, so coordinates are in bone lengths whatever the unit (metres, millimetres,
+    pixels). Every person gets the same transform (their relative placement is kept); absent
+    joints stay zero. Any layout works, a user's JSON layout included.
+    """
+    frame = first_present_frame(joints, person)
+    if frame is None:
+        return joints.copy()
+    pose = joints[frame, person].astype(np.float64)  # (V, C)
+    result = translate_to_point(joints, pose[center])
+    if joints.shape[-1] == 3:
+        result = apply_rotation(result, body_axes(pose, up, left_right))
+    present = np.any(pose != 0, axis=-1)
+    lengths = [np.linalg.norm(pose[j] - pose[i]) for i, j in bones if present[i] and present[j]]
+    size = float(np.mean(lengths)) if lengths else 0.0
+    return scale_joints(result, 1.0 / size) if size > 0 else result
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,8 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from stalstm.clip import Clip
+from stalstm.layouts import Layout, get_layout
 from stalstm.transforms.clip_transforms import (
     AlignBone,
+    CanonicalFrame,
     CentrePerFrame,
     Compose,
     DenoiseBodies,
@@ -40,6 +42,12 @@ class PresetInfo:
 
 PRESETS: dict[str, PresetInfo] = {
     "none": PresetInfo("coordinates as read, no change", causal=True),
+    "canonical": PresetInfo(
+        "any layout, from its centre, up, left-right joints and bones: the main person's centre "
+        "joint of its first frame at the origin, its up bone on +y and its left-right bone on +x, "
+        "divided by its mean bone length (coordinates in bone lengths); persons kept as read",
+        causal=True,
+    ),
     "sgn": PresetInfo(
         "SGN / CTR-GCN: body-ID denoising with the published thresholds to at most two actors, "
         "frames without any actor dropped, translation by actor 1's spine-middle joint in its "
@@ -73,22 +81,35 @@ PRESETS: dict[str, PresetInfo] = {
 }
 
 
-def build_preset(name: str) -> Callable[[Clip], Clip]:
-    """The ``Clip -> Clip`` preparation of a preset named in ``PRESETS``."""
-    rotations = [AlignBone("up", Z_AXIS), AlignBone("left_right", X_AXIS, sign=-1.0)]
+def build_preset(name: str, layout: Layout | str | None = None) -> Callable[[Clip], Clip]:
+    """The ``Clip -> Clip`` preparation of a preset named in ``PRESETS``.
+
+    ``layout`` (a ``Layout``, a built-in name or a JSON file) is the layout the clips are in;
+    when None, each transform looks up the built-in layout a clip names. Pass it for a user's
+    JSON layout, which no name lookup can find."""
+    layout = get_layout(layout) if layout is not None else None
+    rotations = [
+        AlignBone("up", Z_AXIS, layout=layout),
+        AlignBone("left_right", X_AXIS, sign=-1.0, layout=layout),
+    ]
     builders: dict[str, Callable[[], list]] = {
         "none": list,
-        "sgn": lambda: [DenoiseBodies(), RemoveEmptyFrames(), TranslateToFirstFrame()],
-        "agcn": lambda: [SelectMostActive(2), CentrePerFrame(), *rotations],
+        "canonical": lambda: [CanonicalFrame(layout)],
+        "sgn": lambda: [DenoiseBodies(), RemoveEmptyFrames(), TranslateToFirstFrame(layout=layout)],
+        # two persons at most, as 2s-AGCN, but one-person data stays one person
+        "agcn": lambda: [SelectMostActive(2, pad=False), CentrePerFrame(layout=layout), *rotations],
         "pyskl": lambda: [
             DenoiseBodies(only_tracked=True),
             SelectMostActive(2, only_if_more=True),
             KeepMainBodyFrames(),
-            TranslateToFirstFrame(),
+            TranslateToFirstFrame(layout=layout),
             *rotations,
         ],
-        "sbu": lambda: [SbuToWorld(), TranslateToPersonsMidpoint()],
-        "msr": lambda: [TranslateToFirstFrame(role="up_base"), ScaleByBodySize()],
+        "sbu": lambda: [SbuToWorld(), TranslateToPersonsMidpoint(layout=layout)],
+        "msr": lambda: [
+            TranslateToFirstFrame(role="up_base", layout=layout),
+            ScaleByBodySize(layout=layout),
+        ],
     }
     if name not in builders:
         raise ValueError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")

@@ -80,9 +80,12 @@ class DemoSettings:
         )
     )
     progress_bar: bool = True
+    model_options: dict = field(default_factory=dict)  # EXPERIMENT
+    warmup_steps: int = 0  # EXPERIMENT
 
     def model_config(self, variant: str) -> STALSTMConfig:
         return STALSTMConfig(
+            **self.model_options,
             num_joints=NUM_JOINTS,
             num_classes=len(CLASS_NAMES),
             variant=variant,  # type: ignore[arg-type]
@@ -202,8 +205,12 @@ def _schedule(settings: DemoSettings):  # -> stalstm.training.Schedule
     from stalstm.training import OptimiserSettings, Schedule, Stage
 
     # constant in the first stage (it only prepares the second), cosine decay in the second
-    first = OptimiserSettings(learning_rate=settings.learning_rate, cosine_decay=False)
-    joint = OptimiserSettings(learning_rate=settings.joint_learning_rate)
+    first = OptimiserSettings(
+        learning_rate=settings.learning_rate, cosine_decay=False, warmup_steps=settings.warmup_steps
+    )
+    joint = OptimiserSettings(
+        learning_rate=settings.joint_learning_rate, warmup_steps=settings.warmup_steps
+    )
     return Schedule(
         (
             Stage("main-and-spatial", ("main", "spatial"), settings.first_stage_epochs,
@@ -270,22 +277,19 @@ def run_demo(
         torch.set_flush_denormal(False)  # torch's default (it has no getter to restore from)
 
 
-def _run(
-    out_dir: str | Path, settings: DemoSettings, log: Callable[[str], None], started: float
-) -> dict[str, Any]:
-    from stalstm.modelfile import save_model
-    from stalstm.synthetic import SyntheticActions
+def train_variant(
+    settings: DemoSettings,
+    variant: str,
+    train_clips: Sequence[Clip],
+    test_clips: Sequence[Clip],
+    out: str | Path,
+) -> tuple[STALSTM, Evaluation, list[str]]:
+    """Train one variant on ``train_clips`` through the training engine with the demo's
+    settings, into the run folder ``out``; return the model, its evaluation on ``test_clips``
+    and the engine's attention-collapse warnings. (``benchmarks/robustness.py`` calls this for
+    many seeds and perturbations.)"""
     from stalstm.training import TrainingSettings, fit
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    generator = SyntheticActions(settings.data)
-    train_clips = generator.generate(settings.train_clips, settings.seed, "train")
-    test_clips = generator.generate(settings.test_clips, settings.seed + 1, "test")
-    log(
-        f"synthetic data: {len(train_clips)} training and {len(test_clips)} test clips, "
-        f"{len(CLASS_NAMES)} classes, K = {NUM_JOINTS} joints of {NUM_PERSONS} persons"
-    )
     training = TrainingSettings(
         schedule=_schedule(settings),
         objective=settings.objective,
@@ -294,18 +298,43 @@ def _run(
         progress_bar=settings.progress_bar,
         spatial_input_gain=settings.spatial_input_gain,
     )
+    fitted = fit(settings.model_config(variant), InMemoryClips(train_clips), out, training)
+    return fitted.model, evaluate(fitted.model, test_clips), fitted.warnings
+
+
+def demo_data(settings: DemoSettings) -> tuple[list[Clip], list[Clip]]:
+    """The demo's training and test clips (seeded by ``settings.seed``)."""
+    from stalstm.synthetic import SyntheticActions
+
+    generator = SyntheticActions(settings.data)
+    return (
+        generator.generate(settings.train_clips, settings.seed, "train"),
+        generator.generate(settings.test_clips, settings.seed + 1, "test"),
+    )
+
+
+def _run(
+    out_dir: str | Path, settings: DemoSettings, log: Callable[[str], None], started: float
+) -> dict[str, Any]:
+    from stalstm.modelfile import save_model
+    from stalstm.synthetic import SyntheticActions
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    train_clips, test_clips = demo_data(settings)
+    log(
+        f"synthetic data: {len(train_clips)} training and {len(test_clips)} test clips, "
+        f"{len(CLASS_NAMES)} classes, K = {NUM_JOINTS} joints of {NUM_PERSONS} persons"
+    )
     results: dict[str, Evaluation] = {}
     models: dict[str, STALSTM] = {}
+    warnings: list[str] = []
     for variant in ("sta", "lstm"):
         log(f"training {variant.upper()}-LSTM" if variant == "sta" else "training plain LSTM")
-        fitted = fit(
-            settings.model_config(variant),
-            InMemoryClips(train_clips),
-            out / "runs" / variant,
-            training,
+        models[variant], results[variant], found = train_variant(
+            settings, variant, train_clips, test_clips, out / "runs" / variant
         )
-        models[variant] = fitted.model
-        results[variant] = evaluate(fitted.model, test_clips)
+        warnings += [f"{variant}: {text}" for text in found]
         log(f"{variant}: test accuracy {results[variant].accuracy:.1%}")
 
     sta = results["sta"]
@@ -322,13 +351,14 @@ def _run(
         "layout": LAYOUT_NAME,
         "picture": str(picture),
         "model": str(out / MODEL_FOLDER),
+        "warnings": warnings,
         "settings": settings.to_dict(),
     }
     save_model(
         out / MODEL_FOLDER,
         models["sta"],
         class_names=CLASS_NAMES,
-        layout=generator.layout,
+        layout=SyntheticActions().layout,
         preset="none",
         metadata={
             "dataset": "stalstm.synthetic",

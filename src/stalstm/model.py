@@ -59,6 +59,12 @@ class STALSTMConfig:
     spatial_tanh: int = 100  # units of the tanh layer producing s_t  (not confirmed; ours)
     temporal_hidden: int = 100  # units of the temporal attention LSTM (not confirmed; ours)
     temporal_bias: float = 1.0  # initial b_p > 0 so that beta does not start dead at 0
+    # --- experiments of the robustness issue (to be decided) ---
+    standardise_input: bool = False  # X -> (X - mean) / scale with training-set statistics
+    rescale_attended_input: bool = False  # main network reads K * alpha_t X_t
+    zero_init_classifier: bool = False  # W_z = 0, b_z = 0: o starts at 0
+    zero_init_gate: bool = False  # w_xp = w_hp = 0: beta starts at b_p on every frame
+    gate_gradient_leak: float = 0.0  # backward slope of the ReLU gate below 0 while training
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -134,6 +140,21 @@ class SpatialAttention(nn.Module):
         return torch.softmax(s, dim=-1), new_state  # alpha: (B, T, K)
 
 
+class LeakyGradientReLU(torch.autograd.Function):
+    """ReLU forward; backward passes ``leak`` times the gradient where the input is negative."""
+
+    @staticmethod
+    def forward(ctx, gate: Tensor, leak: float) -> Tensor:
+        ctx.save_for_backward(gate)
+        ctx.leak = leak
+        return gate.clamp_min(0.0)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:
+        (gate,) = ctx.saved_tensors
+        return torch.where(gate > 0, grad, grad * ctx.leak), None
+
+
 class TemporalAttention(nn.Module):
     """Frame selection (eq. 6): beta_t = ReLU(w_xp X_t + w_hp h^p_{t-1} + b_p), its own LSTM
     reading the raw X. ReLU rather than softmax, as the paper chose; b_p starts positive."""
@@ -144,12 +165,18 @@ class TemporalAttention(nn.Module):
         self.input_to_gate = nn.Linear(config.input_size, 1)  # w_xp, b_p
         self.hidden_to_gate = nn.Linear(config.temporal_hidden, 1, bias=False)  # w_hp
         nn.init.constant_(self.input_to_gate.bias, config.temporal_bias)
+        if config.zero_init_gate:
+            nn.init.zeros_(self.input_to_gate.weight)
+            nn.init.zeros_(self.hidden_to_gate.weight)
+        self.gradient_leak = config.gate_gradient_leak
 
     def forward(self, x: Tensor, state: LSTMState | None) -> tuple[Tensor, LSTMState]:
         hidden, new_state = self.lstm(x, state)  # (B, T, Hp)
         initial = hidden.new_zeros(x.shape[0], hidden.shape[-1]) if state is None else state[0][-1]
         hidden_before = previous_hidden(hidden, initial)  # h^p_{t-1}: (B, T, Hp)
         gate = self.input_to_gate(x) + self.hidden_to_gate(hidden_before)  # (B, T, 1)
+        if self.training and self.gradient_leak > 0.0 and gate.requires_grad:
+            return LeakyGradientReLU.apply(gate, self.gradient_leak).squeeze(-1), new_state
         return torch.relu(gate).squeeze(-1), new_state  # beta: (B, T)
 
 
@@ -167,6 +194,9 @@ class MainNetwork(nn.Module):
             batch_first=True,
         )
         self.classifier = nn.Linear(config.main_hidden, config.num_classes)  # W_z, b_z
+        if config.zero_init_classifier:
+            nn.init.zeros_(self.classifier.weight)
+            nn.init.zeros_(self.classifier.bias)
 
     def forward(self, y: Tensor, state: LSTMState | None) -> tuple[Tensor, LSTMState]:
         hidden, new_state = self.lstm(y, state)  # (B, T, H)
@@ -184,6 +214,24 @@ class STALSTM(nn.Module):
             TemporalAttention(config) if config.has_temporal_attention else None
         )
         self.main = MainNetwork(config)
+        # per (joint, coordinate): X is (joints - input_mean) / input_scale; identity until the
+        # training set's statistics are set (set_input_statistics)
+        self.register_buffer("input_mean", torch.zeros(config.num_joints, config.num_coords))
+        self.register_buffer("input_scale", torch.ones(config.num_joints, config.num_coords))
+
+    def set_input_statistics(self, mean: Tensor, scale: Tensor) -> None:
+        """Standardise the input by these (K, C) statistics of the training set."""
+        self.input_mean.copy_(mean)
+        self.input_scale.copy_(scale)
+
+    def standardise(self, joints: Tensor) -> Tensor:
+        """(B, T, K, C) joints -> X, standardised; a joint whose coordinates are all exactly 0
+        (an absent person, padding) stays 0, i.e. at the training mean."""
+        if not self.config.standardise_input:
+            return joints
+        present = (joints != 0).any(dim=-1, keepdim=True)  # (B, T, K, 1)
+        standardised = (joints - self.input_mean) / self.input_scale
+        return torch.where(present, standardised, torch.zeros_like(standardised))
 
     def forward(
         self, joints: Tensor, mask: Tensor | None = None, state: ModelState | None = None
@@ -213,12 +261,15 @@ class STALSTM(nn.Module):
             joints = joints.masked_fill(~mask[:, :, None, None], 0.0)
             if not (torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()):
                 padded = not bool(mask.all())
+        joints = self.standardise(joints)
         x = joints.reshape(batch, frames, num_joints * num_coords)  # X: (B, T, D)
 
         # Spatial attention: which joints to read in each frame.
         if self.spatial_attention is not None:
             alpha, spatial_state = self.spatial_attention(x, state.spatial if state else None)
             y = (alpha.unsqueeze(-1) * joints).reshape(batch, frames, -1)  # Y: (B, T, D)
+            if config.rescale_attended_input:
+                y = y * num_joints
         else:
             alpha, spatial_state, y = None, None, x
 

@@ -42,6 +42,7 @@ class OptimiserSettings:
     momentum: float = 0.9  # SGD only
     gradient_clip: float = 1.0  # max global gradient norm; 0 disables clipping
     cosine_decay: bool = True  # cosine learning-rate decay to 0 over the stage's epochs
+    warmup_steps: int = 0  # linear warm-up of the learning rate over the stage's first steps
 
     def __post_init__(self) -> None:
         if self.name not in OPTIMISERS:

@@ -50,9 +50,9 @@ from stalstm.store import (
     write_store,
 )
 from stalstm.transforms import build_preset
+from stalstm.transforms.presets import DEFAULT_PRESETS
 
 DATASETS = ("ntu", "sbu", "msr", "pyskl", "generic")
-DEFAULT_PRESETS = {"ntu": "sgn", "sbu": "sbu", "msr": "msr", "pyskl": "pyskl", "generic": "none"}
 DEFAULT_PERSONS = {"ntu": 2, "sbu": 2, "msr": 1, "pyskl": 1, "generic": 1}
 WORK_FOLDER = ".prepare-work"
 REPORT_FILE = "report.json"

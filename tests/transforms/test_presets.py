@@ -140,3 +140,68 @@ def test_msr_preset_centres_the_hip_and_scales_by_body_size(data_root: Path):
 def test_unknown_preset_is_refused():
     with pytest.raises(ValueError, match="unknown preset"):
         build_preset("sgn2")
+
+
+def _random_rotation(seed: int) -> np.ndarray:
+    generator = np.random.default_rng(seed)
+    matrix, _ = np.linalg.qr(generator.normal(size=(3, 3)))
+    return matrix * np.sign(np.linalg.det(matrix))  # a proper rotation
+
+
+def test_canonical_puts_the_first_frame_upright_facing_and_in_bone_lengths(data_root: Path):
+    layout = get_layout("msr20")
+    for number, path in enumerate(sorted((data_root / "msr_action3d").glob("a0*_e01_*.txt"))[:12]):
+        clip = read_msr_skeleton(path)
+        # wherever and however the sensor saw the person: moved, turned, in millimetres
+        moved = clip.with_joints(
+            (clip.joints @ _random_rotation(number).T * 1000.0 + [0.4, -1.0, 2800.0]).astype(
+                np.float32
+            )
+        )
+        for source in (clip, moved):
+            out = build_preset("canonical")(source).joints
+            pose = out[0, 0]
+            np.testing.assert_allclose(pose[layout.center], 0.0, atol=1e-5)
+            np.testing.assert_allclose(unit(pose[layout.up[1]] - pose[layout.up[0]]), [0, 1, 0],
+                                       atol=1e-5)  # fmt: skip
+            left = pose[layout.left_right[1]] - pose[layout.left_right[0]]
+            assert left[0] > 0 and abs(left[2]) < 1e-5  # towards +x, in the xy-plane
+            assert F.mean_bone_length(out, layout.bones) == pytest.approx(1.0, rel=1e-4)
+        np.testing.assert_allclose(
+            build_preset("canonical")(moved).joints, build_preset("canonical")(clip).joints,
+            atol=1e-3,
+        )  # fmt: skip
+
+
+def test_canonical_keeps_persons_rigid_and_absent_persons_zero(ntu_clips):
+    for clip in ntu_clips[::7]:
+        out = build_preset("canonical")(clip).joints
+        assert out.shape == clip.joints.shape
+        assert not out[clip.joints == 0].any()  # absent joints stay zero
+        # one rotation and one scale for the whole clip: distance ratios are kept
+        before = np.linalg.norm(clip.joints[:, 0, 3] - clip.joints[:, 0, 2], axis=-1)
+        after = np.linalg.norm(out[:, 0, 3] - out[:, 0, 2], axis=-1)
+        present = before > 0
+        ratio = after[present] / before[present]
+        np.testing.assert_allclose(ratio, ratio[0], rtol=1e-4)
+
+
+def test_every_layout_preset_works_on_a_users_json_layout(tmp_path: Path, ntu_clips):
+    """A user's layout (here ntu25 written to JSON under a new name) drives every preset: the
+    presets used to look the layout up by name among the built-in ones and failed."""
+    data = get_layout("ntu25").to_dict()
+    data["name"] = "my_body"
+    path = tmp_path / "my_body.json"
+    path.write_text(__import__("json").dumps(data))
+    for name in ("canonical", "agcn", "pyskl", "sgn", "msr"):
+        with pytest.raises(Exception, match="unknown layout"):
+            build_preset(name)(_renamed(ntu_clips[49], "my_body"))
+        mine = build_preset(name, str(path))(_renamed(ntu_clips[49], "my_body"))
+        builtin = build_preset(name)(ntu_clips[49])
+        np.testing.assert_array_equal(mine.joints, builtin.joints)
+
+
+def _renamed(clip: Clip, layout: str) -> Clip:
+    from dataclasses import replace
+
+    return replace(clip, layout=layout)

@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from stalstm.transforms.presets import DEFAULT_PRESETS, PRESETS
+
 DATASET_HELP = "Data set kind: ntu, sbu, msr, pyskl or generic."
 
 
@@ -26,8 +28,9 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(
                 "--preset",
-                help="Preparation preset (none, sgn, agcn, pyskl, sbu, msr); "
-                "default: sgn for ntu, sbu for sbu, msr for msr, pyskl for pyskl, none otherwise.",
+                help=f"Preparation preset ({', '.join(PRESETS)}); default per data set: "
+                + ", ".join(f"{data} {name}" for data, name in DEFAULT_PRESETS.items())
+                + ".",
             ),
         ] = None,
         workers: Annotated[int, typer.Option("--workers", min=1, help="Processes.")] = 1,
@@ -85,4 +88,10 @@ def register(app: typer.Typer) -> None:
         except StalstmError as error:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(code=1) from error
-        Console().print(store.summary_table())
+        console = Console()
+        console.print(store.summary_table())
+        if len(store):
+            from stalstm.normalisation import placement_warnings, store_statistics
+
+            for message in placement_warnings(store_statistics(store)):
+                console.print(f"[bold yellow]warning:[/bold yellow] {message}")

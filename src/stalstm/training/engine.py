@@ -34,6 +34,7 @@ from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from stalstm.model import STALSTM, STALSTMConfig, build_model
+from stalstm.normalisation import InputPlacementWarning, dataset_statistics, placement_warnings
 from stalstm.objective import ObjectiveConfig
 from stalstm.training.diagnostics import read_diagnostics
 from stalstm.training.lightning_module import StageModule
@@ -125,41 +126,9 @@ def scale_main_input_weights(model: STALSTM) -> None:
         model.main.lstm.weight_ih_l0.mul_(model.config.num_joints)
 
 
-@torch.no_grad()
-def input_statistics(
-    dataset: Dataset, max_clips: int = 2000, seed: int = 0
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per (joint, coordinate) mean and standard deviation of a training set's joints, over the
-    present joints (a joint whose coordinates are all exactly 0 is absent) of the valid frames of
-    up to ``max_clips`` clips (an evenly spaced selection beyond that). A deviation below 1 % of
-    the typical one (a joint the preparation pins, e.g. the centre joint) is raised to that floor,
-    so that standardising never blows float noise up; a feature never present gets mean 0, 1."""
-    count = len(dataset)
-    chosen = range(count) if count <= max_clips else np.linspace(0, count - 1, max_clips)
-    total = total_square = present_count = None
-    for index in chosen:
-        joints = dataset[int(index)]["joints"].to(torch.float64)  # (T, K, C)
-        present = (joints != 0).any(dim=-1, keepdim=True).to(torch.float64)  # (T, K, 1)
-        values = joints * present
-        if total is None:
-            total = torch.zeros(joints.shape[1:], dtype=torch.float64)
-            total_square = torch.zeros_like(total)
-            present_count = torch.zeros(joints.shape[1], 1, dtype=torch.float64)
-        total += values.sum(0)
-        total_square += (values**2).sum(0)
-        present_count += present.sum(0)
-    if total is None:
-        raise ValueError("no clips to compute input statistics from")
-    seen = present_count.clamp_min(1.0)
-    mean = total / seen
-    variance = (total_square / seen - mean**2).clamp_min(0.0)
-    deviation = variance.sqrt()
-    observed = (present_count > 0).expand_as(deviation)
-    typical = deviation[observed].pow(2).mean().sqrt() if observed.any() else torch.tensor(1.0)
-    floor = 0.01 * float(typical) if float(typical) > 0 else 1.0
-    deviation = torch.where(observed, deviation.clamp_min(floor), torch.ones_like(deviation))
-    mean = torch.where(observed, mean, torch.zeros_like(mean))
-    return mean.float(), deviation.float()
+def is_global_zero_process() -> bool:
+    """Rank 0 of a torchrun launch, or a process outside one (Lightning is not set up yet)."""
+    return int(os.environ.get("RANK", "0")) == 0
 
 
 def _distributed_layout() -> dict[str, Any]:
@@ -213,7 +182,10 @@ def fit(
     out = Path(out)
     schedule = settings.schedule.for_config(model_config)
     started = time.perf_counter()
-    statistics = input_statistics(train_set) if model_config.standardise_input else None
+    statistics = dataset_statistics(train_set)
+    if is_global_zero_process():
+        for message in placement_warnings(statistics):
+            warnings.warn(message, InputPlacementWarning, stacklevel=2)
     models: dict[str, STALSTM] = {}
     folders: list[Path] = []
     is_global_zero = True
@@ -223,8 +195,10 @@ def fit(
         if stage.model not in models:
             L.seed_everything(settings.seed + index, workers=True, verbose=False)
             models[stage.model] = build_model(schedule.model_config(stage.model, model_config))
-            if statistics is not None:
-                models[stage.model].set_input_statistics(*statistics)
+            if model_config.standardise_input:
+                models[stage.model].set_input_statistics(
+                    torch.from_numpy(statistics.mean), torch.from_numpy(statistics.deviation)
+                )
             if settings.spatial_input_gain:
                 scale_main_input_weights(models[stage.model])
         model = models[stage.model]

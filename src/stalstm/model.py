@@ -64,6 +64,7 @@ class STALSTMConfig:
     rescale_attended_input: bool = False  # main network reads K * alpha_t X_t
     zero_init_classifier: bool = False  # W_z = 0, b_z = 0: o starts at 0
     zero_init_gate: bool = False  # w_xp = w_hp = 0: beta starts at b_p on every frame
+    zero_init_spatial: bool = False  # U_s = 0, b_so = 0: alpha starts uniform on every frame
     gate_gradient_leak: float = 0.0  # backward slope of the ReLU gate below 0 while training
 
     def __post_init__(self) -> None:
@@ -129,6 +130,9 @@ class SpatialAttention(nn.Module):
         self.input_to_tanh = nn.Linear(config.input_size, config.spatial_tanh)  # W_xs, b_si
         self.hidden_to_tanh = nn.Linear(config.spatial_hidden, config.spatial_tanh, bias=False)
         self.joint_scores = nn.Linear(config.spatial_tanh, config.num_joints)  # U_s, b_so
+        if config.zero_init_spatial:
+            nn.init.zeros_(self.joint_scores.weight)
+            nn.init.zeros_(self.joint_scores.bias)
 
     def forward(self, x: Tensor, state: LSTMState | None) -> tuple[Tensor, LSTMState]:
         hidden, new_state = self.lstm(x, state)  # (B, T, Hs)

@@ -105,7 +105,7 @@ def test_model_matches_per_step_reference(variant: str, num_coords: int, seed: i
     assert (gradients["joints"][~mask] == 0).all()
 
 
-def test_reference_trains_the_models_own_parameters() -> None:
+def test_reference_uses_the_models_own_parameters() -> None:
     model = small_model("sta")
     reference = ReferenceSTALSTM(model)
     model_parameters = {id(parameter) for parameter in model.parameters()}

@@ -186,6 +186,22 @@ def fit(
         The trained full model (on the CPU) and the stage folders.
     """
     settings = settings or TrainingSettings()
+    with _torch_threads(settings.threads):
+        return _fit_schedule(
+            model_config, train_set, out, settings, validation_set, resume, collate, callbacks
+        )
+
+
+def _fit_schedule(
+    model_config: STALSTMConfig,
+    train_set: Dataset,
+    out: str | Path,
+    settings: TrainingSettings,
+    validation_set: Dataset | None,
+    resume: bool,
+    collate: Callable[[list[dict]], dict] | None,
+    callbacks: Sequence[Callback],
+) -> FitResult:
     collate = collate or _default_collate()
     out = Path(out)
     schedule = settings.schedule.for_config(model_config)
@@ -193,31 +209,28 @@ def fit(
     models: dict[str, STALSTM] = {}
     folders: list[Path] = []
     is_global_zero = True
-    with _torch_threads(settings.threads):
-        for index, stage in enumerate(schedule.stages):
-            folder = out / STAGES_FOLDER / f"{index + 1:02d}-{stage.name}"
-            folders.append(folder)
-            if stage.model not in models:
-                L.seed_everything(settings.seed + index, workers=True, verbose=False)
-                models[stage.model] = build_model(schedule.model_config(stage.model, model_config))
-                if settings.spatial_input_gain:
-                    scale_main_input_weights(models[stage.model])
-            model = models[stage.model]
-            if resume and (folder / DONE_FILE).is_file():
-                model.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
-                continue
-            for part, source in stage.take.items():
-                model.parts()[part].load_state_dict(models[source].parts()[part].state_dict())
-            is_global_zero = _fit_stage(
-                model, stage, index, settings, train_set, validation_set, folder, resume, collate,
-                callbacks,
-            )  # fmt: skip
-            if is_global_zero:
-                state = {
-                    name: t.detach().cpu().contiguous() for name, t in model.state_dict().items()
-                }
-                save_file(state, str(folder / WEIGHTS_FILE))
-                (folder / DONE_FILE).write_text(json.dumps({"stage": stage.name}) + "\n")
+    for index, stage in enumerate(schedule.stages):
+        folder = out / STAGES_FOLDER / f"{index + 1:02d}-{stage.name}"
+        folders.append(folder)
+        if stage.model not in models:
+            L.seed_everything(settings.seed + index, workers=True, verbose=False)
+            models[stage.model] = build_model(schedule.model_config(stage.model, model_config))
+            if settings.spatial_input_gain:
+                scale_main_input_weights(models[stage.model])
+        model = models[stage.model]
+        if resume and (folder / DONE_FILE).is_file():
+            model.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
+            continue
+        for part, source in stage.take.items():
+            model.parts()[part].load_state_dict(models[source].parts()[part].state_dict())
+        is_global_zero = _fit_stage(
+            model, stage, index, settings, train_set, validation_set, folder, resume, collate,
+            callbacks,
+        )  # fmt: skip
+        if is_global_zero:
+            state = {name: t.detach().cpu().contiguous() for name, t in model.state_dict().items()}
+            save_file(state, str(folder / WEIGHTS_FILE))
+            (folder / DONE_FILE).write_text(json.dumps({"stage": stage.name}) + "\n")
     full = models[FULL_MODEL].cpu().eval()
     for parameter in full.parameters():
         parameter.requires_grad_(True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from test_online import saved_model, sbu_clip
+from test_online import model_input, saved_model, sbu_clip
 from typer.testing import CliRunner
 
 from stalstm.cli import app
@@ -18,7 +18,7 @@ from stalstm.predict import predict_clip
 
 @pytest.mark.parametrize("variant", ["sta", "lstm"])
 def test_explain_writes_pictures_and_raw_attention(
-    data_root: Path, tmp_path: Path, variant: str
+    data_root: Path, tmp_path: Path, variant: str, saved_figures
 ) -> None:
     loaded = saved_model(
         tmp_path / "m", joints=30, classes=8, layout="openni15", preset="sbu", variant=variant
@@ -26,10 +26,33 @@ def test_explain_writes_pictures_and_raw_attention(
     clip = sbu_clip(data_root, "s01s02/08/001")
     explanation = explain_clip(loaded, clip, tmp_path / "out", gif=variant == "sta")
     files = explanation.files
-    for kind in ("attention", "skeletons"):
-        with Image.open(files[kind]) as picture:
-            assert picture.format == "PNG" and min(picture.size) > 200
     record = json.loads(files["json"].read_text())
+    # the pictures by file name (the GIF's frames are saved into buffers)
+    figures = {
+        Path(target).name: figure
+        for figure, target in saved_figures
+        if isinstance(target, str | Path)
+    }
+    # the attention picture draws the recorded beta (and alpha: joints down, frames across)
+    attention = figures["attention.png"].axes
+    beta_panel = attention[2] if variant == "sta" else attention[0]
+    np.testing.assert_allclose(beta_panel.get_lines()[0].get_ydata(), record["beta"], atol=1e-6)
+    if variant == "sta":
+        heatmap = attention[0].get_images()[0].get_array()
+        np.testing.assert_allclose(heatmap, np.asarray(record["alpha"]).T, atol=1e-6)
+    # the skeletons: one panel per key frame, the prepared joints drawn, coloured by mean alpha
+    joints = model_input(loaded, clip)  # (T, K, C)
+    weights = np.mean(record["alpha"], axis=0) if variant == "sta" else np.full(30, 1 / 30)
+    panels = [axis for axis in figures["skeletons.png"].axes if axis.get_title()]
+    assert [axis.get_title().split()[1] for axis in panels] == [
+        str(k) for k in record["key_frames"]
+    ]
+    for axis, frame in zip(panels, record["key_frames"], strict=True):
+        present = np.any(joints[frame] != 0, axis=-1)
+        (points,) = axis.collections
+        np.testing.assert_allclose(points.get_offsets()[:, 0], joints[frame, present, 0], atol=1e-6)
+        np.testing.assert_allclose(points.get_array(), weights[present], atol=1e-6)
+    assert saved_figures.inked_share(files["attention"]) > 0.1  # the file is not blank
     assert record["joint_names"][0] == "person 1 head" and len(record["joint_names"]) == 30
     assert len(record["beta"]) == clip.num_frames == len(record["running_probability"])
     assert record["prediction"][0]["class"] == predict_clip(loaded, clip).top[0][0]

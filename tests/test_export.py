@@ -101,7 +101,9 @@ def test_offline_onnx_matches_pytorch_on_real_clips(real_cases: list, tmp_path: 
             np.testing.assert_array_equal(logits.argmax(1), expected.logits.argmax(1).numpy())
             np.testing.assert_allclose(beta, expected.beta, atol=TOLERANCE, err_msg=name)
             np.testing.assert_allclose(alpha, expected.alpha, atol=TOLERANCE, err_msg=name)
-            np.testing.assert_allclose(probabilities.sum(1), 1.0, atol=1e-5)
+            np.testing.assert_allclose(
+                probabilities, torch.softmax(expected.logits, 1), atol=1e-5, err_msg=name
+            )
 
 
 def test_streaming_onnx_matches_offline_on_every_prefix(real_cases: list, tmp_path: Path) -> None:

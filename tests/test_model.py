@@ -105,7 +105,7 @@ def test_model_matches_per_step_reference(variant: str, num_coords: int, seed: i
     assert (gradients["joints"][~mask] == 0).all()
 
 
-def test_reference_trains_the_models_own_parameters() -> None:
+def test_reference_uses_the_models_own_parameters() -> None:
     model = small_model("sta")
     reference = ReferenceSTALSTM(model)
     model_parameters = {id(parameter) for parameter in model.parameters()}
@@ -218,26 +218,38 @@ def test_streaming_in_uneven_chunks_equals_the_offline_pass() -> None:
     assert_close(state.logits, offline.logits, atol=1e-12, rtol=1e-12)
 
 
+def lifted_joint_task(
+    num_joints: int, num_coords: int, clips: int = 12, frames: int = 6, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A separable task: clip i is of class i % 4, which lifts joint i % 4 in every frame above
+    noise; clip lengths vary, so padding is part of it. Returns joints, mask and labels."""
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.arange(clips) % 4
+    joints = 0.3 * torch.randn(clips, frames, num_joints, num_coords, generator=generator)
+    joints[torch.arange(clips), :, labels, 1] += 1.0
+    lengths = torch.randint(3, frames + 1, (clips,), generator=generator)
+    return joints, torch.arange(frames)[None] < lengths[:, None], labels
+
+
 @pytest.mark.parametrize("num_coords", [3, 2])
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_every_variant_builds_runs_and_trains(variant: str, num_coords: int) -> None:
-    """The timm-style test over every registered variant, at the default widths."""
+    """The timm-style test over every registered variant, at the default widths: its outputs
+    are well formed, and 30 Adam steps on a separable task bring its regularised loss below a
+    quarter of where it started (2.2-2.5, about ln 10; measured after 30 steps over two seeds:
+    0.015-0.28)."""
     torch.manual_seed(0)
-    config = STALSTMConfig(num_joints=25, num_classes=10, num_coords=num_coords, variant=variant)
+    config = STALSTMConfig(num_joints=5, num_classes=10, num_coords=num_coords, variant=variant)
     assert STALSTMConfig(**config.to_dict()) == config
     model = build_model(config).train()
-    batch, frames = 3, 6
-    joints = torch.randn(batch, frames, 25, num_coords)
-    mask = torch.arange(frames)[None] < torch.tensor([[6], [2], [4]])
+    joints, mask, labels = lifted_joint_task(5, num_coords)
+    batch, frames = mask.shape
 
     out = model(joints, mask)
     assert out.logits.shape == (batch, 10)
     assert out.frame_scores.shape == (batch, frames, 10)
-    assert out.beta.shape == (batch, frames)
-    assert out.mask.shape == (batch, frames)
     assert (out.beta[~mask] == 0).all() and (out.beta >= 0).all()
     if config.has_spatial_attention:
-        assert out.alpha.shape == (batch, frames, 25)
         assert_close(out.alpha.sum(dim=-1), torch.ones(batch, frames))
     else:
         assert out.alpha is None
@@ -252,10 +264,18 @@ def test_every_variant_builds_runs_and_trains(variant: str, num_coords: int) -> 
         if present
     }
 
-    regularised_loss(out, torch.tensor([0, 3, 9]), model, ObjectiveConfig()).total.backward()
-    for name, parameter in model.named_parameters():
-        assert parameter.grad is not None, f"{name} receives no gradient"
-        assert torch.isfinite(parameter.grad).all(), name
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(30):
+        optimiser.zero_grad()
+        loss = regularised_loss(model(joints, mask), labels, model, ObjectiveConfig()).total
+        loss.backward()
+        if not losses:  # the first step reaches every parameter
+            for name, parameter in model.named_parameters():
+                assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
+        optimiser.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0] / 4, losses
 
 
 @pytest.mark.parametrize(

@@ -94,9 +94,12 @@ def test_streams_batched_and_reset_one_stream(data_root: Path, tmp_path: Path) -
     recognizer = Recognizer(loaded, streams=len(clips))
     for t in range(frames):
         probabilities = recognizer.update(raw[t])
-        assert probabilities.shape == (len(clips), 8)
         for stream in range(len(clips)):
             np.testing.assert_allclose(recognizer.logits[stream], expected[stream][t], atol=1e-5)
+            np.testing.assert_allclose(
+                probabilities[stream], torch.softmax(torch.from_numpy(expected[stream][t]), 0),
+                atol=1e-5,
+            )  # fmt: skip
     # stream 1 starts over with clip 0 while the others continue untouched
     before = recognizer.logits.copy()
     recognizer.reset([1])

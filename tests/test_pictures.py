@@ -1,4 +1,5 @@
-"""The attention picture: written for every combination of panels; mismatched inputs named."""
+"""The attention picture draws what it is given (checked on the figure's artists, and the file read
+back), for every combination of panels; mismatched inputs are named."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import pytest
 from stalstm.errors import LayoutMismatchError
 from stalstm.pictures import _frame_runs, plot_attention
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 NAMES = [f"joint {k}" for k in range(6)]
 
 
@@ -20,29 +20,57 @@ def _attention(frames: int = 20) -> tuple[np.ndarray, np.ndarray]:
     return alpha / alpha.sum(axis=1, keepdims=True), rng.random(frames)
 
 
-def test_full_picture_is_a_png(tmp_path: Path) -> None:
+def test_full_picture_draws_alpha_beta_the_score_key_frames_and_marked_joints(
+    tmp_path: Path, saved_figures
+) -> None:
     alpha, beta = _attention()
     key = np.zeros(20, dtype=bool)
     key[5:9] = True
+    score = np.linspace(0.0, 1.0, 20)
     path = plot_attention(
         alpha,
         beta,
         tmp_path / "sub" / "attention.png",
         joint_names=NAMES,
         title="clip",
-        running_score=np.linspace(0.0, 1.0, 20),
+        running_score=score,
         class_name="wave",
         key_frames=key,
         marked_joints=[1, 2],
     )
     assert path == tmp_path / "sub" / "attention.png"
-    assert path.read_bytes()[:8] == PNG_MAGIC
+    ((figure, target),) = saved_figures
+    assert Path(target) == path
+    heatmap, _, beta_panel, _, score_panel, _ = figure.axes  # each panel beside its colour bar
+    (image,) = heatmap.get_images()
+    np.testing.assert_allclose(image.get_array(), alpha.T)  # joints down, frames across
+    labels = heatmap.get_yticklabels()
+    assert [label.get_text() for label in labels] == NAMES
+    assert [k for k, label in enumerate(labels) if label.get_color() == "tab:red"] == [1, 2]
+    dashed = sorted(
+        line.get_xdata()[0] for line in heatmap.get_lines() if line.get_linestyle() == "--"
+    )
+    assert dashed == [4.5, 8.5]  # the key frames 5..8, bounded
+    np.testing.assert_allclose(beta_panel.get_lines()[0].get_ydata(), beta)
+    np.testing.assert_allclose(score_panel.get_lines()[0].get_ydata(), score)
+    assert score_panel.get_ylabel() == "score\nwave" and "clip" in heatmap.get_title()
+    for panel in (beta_panel, score_panel):  # the key frames shaded
+        (span,) = panel.patches
+        assert (span.get_x(), span.get_width()) == pytest.approx((4.5, 4.0))
+    assert saved_figures.inked_share(path) > 0.3  # the heatmap fills much of the picture
 
 
-def test_beta_only_picture_for_a_model_without_spatial_attention(tmp_path: Path) -> None:
+def test_beta_only_picture_for_a_model_without_spatial_attention(
+    tmp_path: Path, saved_figures
+) -> None:
     _, beta = _attention()
     path = plot_attention(None, beta, tmp_path / "beta.png", joint_names=NAMES)
-    assert path.read_bytes()[:8] == PNG_MAGIC
+    ((figure, _),) = saved_figures
+    beta_panel, _ = figure.axes
+    assert not beta_panel.get_images()
+    np.testing.assert_allclose(beta_panel.get_lines()[0].get_ydata(), beta)
+    assert beta_panel.get_ylabel() == "beta\n(temporal)"
+    assert saved_figures.inked_share(path) > 0.15  # an empty beta panel inks about 0.04
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_online import saved_model
+import torch
+from test_online import model_input, saved_model
 from typer.testing import CliRunner
 
 from stalstm.cli import app
@@ -17,6 +18,7 @@ from stalstm.errors import LayoutMismatchError
 from stalstm.model import STALSTMConfig, build_model
 from stalstm.modelfile import load_model, save_model
 from stalstm.predict import fit_persons, predict_files
+from stalstm.readers import read_clip
 
 SBU_FILE = Path("sbu_kinect_interaction/s01s02/08/001/skeleton_pos.txt")
 NTU_FILE = Path("ntu_rgbd_samples/S001C001P001R001A050.skeleton")
@@ -34,10 +36,14 @@ def test_top_k_of_real_sbu_ntu_and_msr_files(data_root: Path, tmp_path: Path) ->
     for relative, loaded in models.items():
         (prediction,) = predict_files(loaded, [data_root / relative], top_k=3)
         assert prediction.source == str(data_root / relative)
-        probabilities = [probability for _, probability in prediction.top]
-        assert len(prediction.top) == 3 and probabilities == sorted(probabilities, reverse=True)
-        assert prediction.top[0][0] == loaded.class_names[int(prediction.probabilities.argmax())]
-        assert prediction.probabilities.sum() == pytest.approx(1.0, abs=1e-5)
+        # the model run on the prepared clip here, its softmax ranked by hand
+        joints = torch.from_numpy(model_input(loaded, read_clip(data_root / relative)))
+        with torch.inference_mode():
+            expected = torch.softmax(loaded.model(joints[None]).logits[0], 0).numpy()
+        np.testing.assert_allclose(prediction.probabilities, expected, atol=1e-6)
+        ranked = np.argsort(-expected)[:3]
+        assert [name for name, _ in prediction.top] == [loaded.class_names[k] for k in ranked]
+        np.testing.assert_allclose([p for _, p in prediction.top], expected[ranked], atol=1e-6)
     assert predict_files(models[SBU_FILE], [data_root / SBU_FILE])[0].label == 7  # punching
 
 
@@ -70,10 +76,12 @@ def test_generic_2d_keypoints_in_the_models_layout(tmp_path: Path) -> None:
 
 
 def test_fit_persons_pads_and_cuts() -> None:
-    joints = np.ones((4, 3, 5, 3), np.float32)
-    assert fit_persons(joints, 2).shape == (4, 2, 5, 3)
+    joints = np.random.default_rng(0).normal(size=(4, 3, 5, 3)).astype(np.float32)
+    np.testing.assert_array_equal(fit_persons(joints, 2), joints[:, :2])  # the first two kept
     padded = fit_persons(joints[:, :1], 2)
-    assert padded.shape == (4, 2, 5, 3) and not padded[:, 1].any()
+    np.testing.assert_array_equal(padded[:, :1], joints[:, :1])
+    assert padded.shape == (4, 2, 5, 3) and not padded[:, 1].any()  # an absent person: zeros
+    assert fit_persons(joints, 3) is joints
 
 
 def test_predict_command_json_and_errors(data_root: Path, tmp_path: Path) -> None:

@@ -19,9 +19,13 @@ import pytest
 from typer.testing import CliRunner
 
 from stalstm.cli import app
+from stalstm.predict import fit_persons
 from stalstm.prepare import WORK_FOLDER, prepare_dataset
 from stalstm.protocols import split_indices
+from stalstm.readers.ntu import read_ntu_skeleton
+from stalstm.readers.sbu import read_sbu_clip
 from stalstm.store import ClipStore, read_manifest
+from stalstm.transforms import build_preset
 
 SBU_FOLD_SIZES = {1: 55, 2: 52, 3: 56, 4: 54, 5: 65}
 
@@ -42,6 +46,12 @@ def test_prepare_sbu_with_two_workers(data_root: Path, tmp_path: Path):
     for fold, size in SBU_FOLD_SIZES.items():
         assert len(split_indices(store.metadata, "sbu", fold=fold)["test"]) == size
     assert store.joints.shape == (sum(row["num_frames"] for row in store.metadata), 2, 15, 3)
+    for index in range(0, 282, 47):  # stored clips are the files read and prepared here
+        row = store.metadata[index]
+        clip = read_sbu_clip(
+            data_root / "sbu_kinect_interaction" / row["name"] / "skeleton_pos.txt"
+        )
+        np.testing.assert_allclose(store[index].joints, build_preset("sbu")(clip).joints, atol=1e-6)
 
 
 def copy_sbu_clips(data_root: Path, folder: Path, count: int) -> list[str]:
@@ -116,6 +126,10 @@ def test_ntu_missing_skeletons_are_reported(data_root: Path, tmp_path: Path):
     ]
     assert store.info["preset"] == "sgn" and store.joints.shape[1:] == (2, 25, 3)
     assert not store[0].joints[:, 1].any() and store[1].joints[:, 1].any()
+    for index, row in enumerate(store.metadata):  # the files read and prepared here
+        clip = read_ntu_skeleton(root / f"{row['name']}.skeleton")
+        prepared = fit_persons(build_preset("sgn")(clip).joints, 2)
+        np.testing.assert_allclose(store[index].joints, prepared, atol=1e-6)
 
 
 SLOW_PREPARE = textwrap.dedent(

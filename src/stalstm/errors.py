@@ -11,6 +11,17 @@ class StalstmError(Exception):
     """Base of every error this package raises on purpose."""
 
 
+class SettingError(StalstmError, ValueError):
+    """An invalid value of one field of a settings dataclass (``TrainingSettings``...). It is a
+    ``ValueError``, and ``field`` names the field, so that a recipe can name its key
+    (``training.batch_size``) when the dataclass refuses a value."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.reason = message
+        super().__init__(f"{field} {message}")
+
+
 class DataError(StalstmError):
     """Bad input data. ``where`` is a path or a clip name; ``line`` is 1-based when known."""
 

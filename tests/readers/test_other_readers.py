@@ -31,13 +31,19 @@ from stalstm.readers import (
     write_pyskl,
 )
 from stalstm.readers.msr import AllZeroClipError
+from stalstm.readers.ntu import read_ntu_skeleton
 
 
 def test_all_282_sbu_clips_with_the_published_class_counts(data_root: Path) -> None:
     refs = list_samples("sbu", data_root / "sbu_kinect_interaction")
     clips = [read_sample(ref) for ref in refs]
     assert len(clips) == 282
-    assert all(c.joints.shape[1:] == (2, 15, 3) and c.layout == "openni15" for c in clips)
+    for ref, clip in zip(refs, clips, strict=True):
+        # the file's own numbers: a row per frame, its index, then x, y, z of 15 joints x 2
+        rows = np.array(Path(ref.path).read_text().replace(",", " ").split(), np.float64)
+        expected = rows.reshape(clip.num_frames, 91)[:, 1:].reshape(-1, 2, 15, 3)
+        np.testing.assert_array_equal(clip.joints, expected.astype(np.float32), ref.name)
+        assert clip.layout == "openni15"
     counts = collections.Counter(c.label + 1 for c in clips)
     assert [counts[k] for k in range(1, 9)] == [42, 43, 40, 41, 18, 21, 39, 38]
     assert sorted(collections.Counter(c.fold for c in clips).items()) == [
@@ -89,10 +95,11 @@ def test_all_557_listed_msr_files_read_and_the_zero_clip_is_refused(data_root: P
     for ref in refs:
         if ref.name in listed:
             clip = read_sample(ref)
-            assert clip.joints.shape[1:] == (1, 20, 3) and clip.extras["confidence"].shape[1:] == (
-                1,
-                20,
-            )
+            # the file's own numbers: a row per joint (x, y, z, confidence), 20 rows a frame
+            rows = np.array(Path(ref.path).read_text().split(), np.float64)
+            expected = rows.reshape(-1, 1, 20, 4).astype(np.float32)
+            np.testing.assert_array_equal(clip.joints, expected[..., :3], ref.name)
+            np.testing.assert_array_equal(clip.extras["confidence"], expected[..., 3], ref.name)
     with pytest.raises(AllZeroClipError, match="a13_s09_e02"):
         read_clip(root / "a13_s09_e02_skeleton3D.txt")
     clip = read_clip(root / "a02_s03_e01_skeleton3D.txt")
@@ -185,9 +192,11 @@ def test_generic_folder_round_trip_2d_and_3d(tmp_path: Path) -> None:
     np.testing.assert_array_equal(read_sample(refs[1]).joints, arrays["wave"])
     three_d = tmp_path / "three_d"
     three_d.mkdir()
-    folder_3d = make_folder(three_d, {"a": rng.random((3, 2, 25, 3))}, ["a,4,1,1"])
+    three_d_joints = rng.random((3, 2, 25, 3))
+    folder_3d = make_folder(three_d, {"a": three_d_joints}, ["a,4,1,1"])
     clip_3d = next(read_generic(folder_3d, "ntu25"))
-    assert clip_3d.label == 4 and clip_3d.joints.shape == (3, 2, 25, 3)
+    assert clip_3d.label == 4
+    np.testing.assert_allclose(clip_3d.joints, three_d_joints, rtol=1e-7)
 
 
 @pytest.mark.parametrize(
@@ -217,14 +226,19 @@ def test_generic_bad_cases(tmp_path: Path, arrays, labels, error, message) -> No
 
 
 def test_read_clip_picks_the_reader_by_name(data_root: Path, tmp_path: Path) -> None:
-    ntu = read_clip(data_root / "ntu_rgbd_samples" / "S001C001P001R001A050.skeleton")
+    ntu_path = data_root / "ntu_rgbd_samples" / "S001C001P001R001A050.skeleton"
+    ntu = read_clip(ntu_path)
     assert ntu.layout == "ntu25" and ntu.num_persons == 2
-    sbu = read_clip(
-        data_root / "sbu_kinect_interaction" / "s01s02" / "01" / "001" / "skeleton_pos.txt"
-    )
-    assert sbu.layout == "openni15"
-    np.save(tmp_path / "keypoints.npy", np.ones((6, 17, 2), dtype=np.float32))
-    assert read_clip(tmp_path / "keypoints.npy", layout="coco17").joints.shape == (6, 1, 17, 2)
+    np.testing.assert_array_equal(ntu.joints, read_ntu_skeleton(ntu_path).joints)
+    sbu_path = data_root / "sbu_kinect_interaction" / "s01s02" / "01" / "001" / "skeleton_pos.txt"
+    sbu = read_clip(sbu_path)
+    assert sbu.layout == "openni15" and sbu.name == "s01s02/01/001"
+    np.testing.assert_array_equal(sbu.joints, read_sbu_clip(sbu_path).joints)
+    keypoints = np.random.default_rng(2).random((6, 17, 2), dtype=np.float32)
+    np.save(tmp_path / "keypoints.npy", keypoints)
+    read = read_clip(tmp_path / "keypoints.npy", layout="coco17")
+    assert read.layout == "coco17"
+    np.testing.assert_array_equal(read.joints, keypoints[:, None])  # one person
     with pytest.raises(DataError, match="needs a layout"):
         read_clip(tmp_path / "keypoints.npy")
 

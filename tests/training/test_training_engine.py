@@ -1,5 +1,6 @@
-"""The engine: frozen parts really are frozen, and a killed-and-resumed run ends with exactly the
-weights of an uninterrupted one, inside a stage and across a stage boundary."""
+"""The engine: frozen parts really are frozen, and a killed-and-resumed run trains exactly the
+epochs the kill left and ends with the weights of an uninterrupted one, inside a stage and across
+a stage boundary."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from training_data import LiftedJointClips, tiny_config
 
 from stalstm.dataset import collate_clips
 from stalstm.objective import ObjectiveConfig
-from stalstm.training.engine import DONE_FILE, TrainingSettings, fit
+from stalstm.training.engine import DONE_FILE, EPOCHS_PER_STAGE_LIMIT, TrainingSettings, fit
 from stalstm.training.lightning_module import StageModule
 from stalstm.training.schedule import OptimiserSettings, Schedule, Stage, end_to_end_schedule
 
@@ -24,8 +25,9 @@ class KilledError(Exception):
 
 
 class KillAfter(Callback):
-    """Raises at the end of one epoch of one stage, before that epoch's checkpoint is written
-    (Lightning runs ModelCheckpoint last), as a kill at that moment would leave things."""
+    """Raises at the end of one epoch of one stage, before the checkpoint of that epoch's end is
+    written (Lightning runs ModelCheckpoint last), as a kill at that moment would leave things.
+    An epoch that validates has saved ``last.ckpt`` already, after its validation."""
 
     def __init__(self, stage_name: str, epoch: int) -> None:
         self.stage_name = stage_name
@@ -99,11 +101,39 @@ def test_fit_learns_and_leaves_checkpoints_logs_and_finished_stages(tmp_path: Pa
     assert (predicted == batch["labels"]).float().mean() >= 0.9
 
 
+class RecordEpochs(Callback):
+    """The (stage, epoch) pairs that start training, in order."""
+
+    def __init__(self) -> None:
+        self.pairs: list[tuple[str, int]] = []
+
+    def on_train_epoch_start(self, trainer: L.Trainer, module: StageModule) -> None:
+        self.pairs.append((module.stage.name, trainer.current_epoch))
+
+
+FIRST = [("first", epoch) for epoch in range(3)]
+SECOND = [("second", epoch) for epoch in range(3)]
+
+
 @pytest.mark.parametrize(
-    ("stage", "epoch", "ema_decay"), [("first", 1, 0.0), ("second", 0, 0.0), ("first", 1, 0.9)]
+    ("stage", "epoch", "ema_decay", "ran_before", "ran_after"),
+    [
+        # killed inside a stage: the resumed run continues "first" from the last.ckpt of epoch
+        # 1 (validating at its end, it has one), with the killed epoch 2
+        ("first", 2, 0.0, FIRST, FIRST[2:] + SECOND),
+        # killed in the first epoch of the next stage: the finished stage is not trained again
+        ("second", 0, 0.0, FIRST + SECOND[:1], SECOND),
+        ("first", 2, 0.9, FIRST, FIRST[2:] + SECOND),
+    ],
 )
-def test_a_resumed_run_ends_with_exactly_the_weights_of_an_uninterrupted_one(
-    tmp_path: Path, clips, stage: str, epoch: int, ema_decay: float
+def test_a_resumed_run_trains_only_the_epochs_left_and_ends_with_the_uninterrupted_weights(
+    tmp_path: Path,
+    clips,
+    stage: str,
+    epoch: int,
+    ema_decay: float,
+    ran_before: list[tuple[str, int]],
+    ran_after: list[tuple[str, int]],
 ):
     train_set, validation_set = clips
     config = tiny_config("sta", dropout=0.3)
@@ -111,21 +141,19 @@ def test_a_resumed_run_ends_with_exactly_the_weights_of_an_uninterrupted_one(
     uninterrupted = fit(config, train_set, tmp_path / "whole", settings, validation_set,
                         collate=collate_clips)  # fmt: skip
 
+    before, after = RecordEpochs(), RecordEpochs()
     with pytest.raises(KilledError):
         fit(config, train_set, tmp_path / "killed", settings, validation_set,
-            collate=collate_clips, callbacks=[KillAfter(stage, epoch)])  # fmt: skip
+            collate=collate_clips, callbacks=[before, KillAfter(stage, epoch)])  # fmt: skip
     resumed = fit(config, train_set, tmp_path / "killed", settings, validation_set,
-                  resume=True, collate=collate_clips)  # fmt: skip
+                  resume=True, collate=collate_clips, callbacks=[after])  # fmt: skip
 
+    assert before.pairs == ran_before
+    assert after.pairs == ran_after  # exactly the epochs the kill left, none twice
     expected, actual = weights(uninterrupted.model), weights(resumed.model)
     assert expected.keys() == actual.keys()
     for name in expected:
         assert torch.equal(expected[name], actual[name]), name
-    # and the run really was cut: without resuming, the same call differs
-    fresh = fit(config, train_set, tmp_path / "other-seed", TrainingSettings(
-        schedule=settings.schedule, batch_size=8, seed=4, progress_bar=False), validation_set,
-        collate=collate_clips)  # fmt: skip
-    assert not all(torch.equal(expected[n], weights(fresh.model)[n]) for n in expected)
 
 
 def test_each_epoch_of_each_stage_tells_the_dataset_a_distinct_epoch(tmp_path: Path):
@@ -141,7 +169,25 @@ def test_each_epoch_of_each_stage_tells_the_dataset_a_distinct_epoch(tmp_path: P
     schedule = Schedule((Stage("a", ("main",), 2), Stage("b", ("main", "temporal"), 1)))
     fit(tiny_config("ta"), dataset, tmp_path, TrainingSettings(schedule=schedule, batch_size=8,
         progress_bar=False), collate=collate_clips)  # fmt: skip
-    assert len(dataset.epochs) == 3 and len(set(dataset.epochs)) == 3
+    assert dataset.epochs == [0, 1, EPOCHS_PER_STAGE_LIMIT]  # stage b's first epoch: its own
+
+
+def test_fit_trains_with_the_settings_threads_and_gives_the_old_count_back(tmp_path: Path):
+    class RecordThreads(Callback):
+        def __init__(self) -> None:
+            self.threads: list[int] = []
+
+        def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
+            self.threads.append(torch.get_num_threads())
+
+    recorder = RecordThreads()
+    torch.set_num_threads(1)
+    settings = TrainingSettings(schedule=end_to_end_schedule(1), batch_size=8, threads=2,
+                                progress_bar=False)  # fmt: skip
+    fit(tiny_config("lstm"), LiftedJointClips(16, seed=0), tmp_path, settings,
+        collate=collate_clips, callbacks=[recorder])  # fmt: skip
+    assert recorder.threads == [2, 2]
+    assert torch.get_num_threads() == 1
 
 
 class RecordWeights(Callback):

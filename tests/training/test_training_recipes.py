@@ -3,11 +3,19 @@ overrides apply before validation; the resolved recipe saved into a run folder l
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pytest
 
+from stalstm.errors import SettingError
+from stalstm.model import STALSTMConfig
+from stalstm.objective import ObjectiveConfig
+from stalstm.training import recipes
+from stalstm.training.engine import TrainingSettings
 from stalstm.training.recipes import (
+    MODEL_KEYS_FROM_DATA,
+    TRAINING_KEYS_ELSEWHERE,
     RecipeError,
     load_recipe,
     recipe_from_dict,
@@ -26,7 +34,7 @@ def test_every_shipped_recipe_validates_and_builds_its_schedule():
         assert recipe.name == name
         assert recipe.build_schedule().total_epochs > 0
         config = recipe.model_config(num_joints=30, num_classes=8, num_coords=3)
-        assert config.variant == recipe.model.variant
+        assert config.variant == recipe.model["variant"]
     assert load_recipe("sbu").data.folds == [1, 2, 3, 4, 5]
 
 
@@ -35,7 +43,7 @@ def test_overrides_apply_before_validation():
                                  "model.dropout=0.25", "augmentation.noise_std=0"])  # fmt: skip
     assert recipe.schedule.kind == "end-to-end"
     assert recipe.build_schedule().total_epochs == 7
-    assert recipe.model.dropout == 0.25
+    assert recipe.model["dropout"] == 0.25
     assert recipe.augmentation["noise_std"] == 0
 
 
@@ -49,6 +57,17 @@ def test_overrides_apply_before_validation():
         ("data.folds=1", "data.folds"),
         ("colour=red", "colour"),
         ("model.variant=xyz", "model.variant"),
+        ("model.main_hiden=100", "model.main_hiden"),
+        ("model.num_joints=30", "model.num_joints"),  # the data decides it
+        ("training.batch_size=0", "training.batch_size"),
+        ("training.threads=-1", "training.threads"),
+        ("training.ema_decay=1.0", "training.ema_decay"),
+        ("training.schedule=3", "training.schedule"),  # a section of its own
+        ("optimiser.learning_rate=0", "optimiser.learning_rate"),
+        ("data.folds=[1, 0]", "data.folds"),
+        ("ablation.variants=[sta, stla]", "ablation.variants[1]"),
+        ("ablation.schedules=[weekly]", "ablation.schedules[0]"),
+        ("schedule.kind=weekly", "schedule.kind"),
         ("augmentation.mirro=0.5", "mirro"),
         ("augmentation.scale=-1", "scale"),
     ],
@@ -81,12 +100,61 @@ def test_an_explicit_stage_list_is_a_schedule():
     assert [stage.name for stage in schedule.stages] == ["pre", "all"]
     assert schedule.stages[1].optimiser.learning_rate == 0.0005
     assert schedule.stages[1].optimiser.gradient_clip == recipe.optimiser.gradient_clip
-    with pytest.raises(RecipeError, match=r"schedule\.stages\[1\]\.trian"):
-        load_recipe("sbu", ["schedule.kind=stages", "schedule.stages=[{name: x, trian: [main],"
-                                                    " epochs: 1}]"])  # fmt: skip
+    with pytest.raises(RecipeError, match=r"schedule\.stages\[2\]\.trian"):
+        load_recipe("sbu", ["schedule.kind=stages", "schedule.stages=[{name: x, train: [main],"
+                            " epochs: 1}, {name: y, trian: [main], epochs: 1}]"])  # fmt: skip
+    with pytest.raises(RecipeError, match=r"schedule\.models\.small\.main_hiden"):
+        load_recipe("sbu", ["schedule.kind=stages", "schedule.models={small: {main_hiden: 8}}",
+                            "schedule.stages=[{name: x, train: [main], epochs: 1}]"])  # fmt: skip
 
 
 def test_the_saved_resolved_recipe_loads_back_equal(tmp_path: Path):
     recipe = load_recipe("sbu", ["training.seed=9"])
     path = save_recipe(recipe, tmp_path / "recipe.yaml")
     assert load_recipe(path) == recipe
+
+
+def test_the_model_and_training_sections_are_the_api_dataclasses_field_for_field():
+    recipe = load_recipe("sbu", ["training.seed=4", "objective.l1_weight=0"])
+    values = recipe.to_dict()
+    model_fields = [f.name for f in fields(STALSTMConfig) if f.name not in MODEL_KEYS_FROM_DATA]
+    assert list(values["model"]) == model_fields
+    assert list(values["training"]) == [
+        f.name for f in fields(TrainingSettings) if f.name not in TRAINING_KEYS_ELSEWHERE
+    ]
+    # recipe.training is what training gets: the schedule and objective of their sections
+    assert isinstance(recipe.training, TrainingSettings) and recipe.training.seed == 4
+    assert recipe.training.schedule == recipe.build_schedule()
+    assert recipe.training.objective == ObjectiveConfig(l1_weight=0.0)
+    assert recipe.training.threads == 1 and load_recipe("ntu60-xsub").training.threads == 0
+
+
+def test_a_field_added_to_the_api_dataclasses_is_a_recipe_key_with_no_other_edit(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    @dataclass(frozen=True)
+    class ConfigWithScale(STALSTMConfig):
+        input_scale: float = 1.0
+
+    @dataclass(frozen=True)
+    class SettingsWithWarmUp(TrainingSettings):
+        warm_up_epochs: int = 0
+
+        def __post_init__(self) -> None:
+            super().__post_init__()
+            if self.warm_up_epochs < 0:
+                raise SettingError("warm_up_epochs", f"must be >= 0, got {self.warm_up_epochs}")
+
+    monkeypatch.setattr(recipes, "STALSTMConfig", ConfigWithScale)
+    monkeypatch.setattr(recipes, "TrainingSettings", SettingsWithWarmUp)
+    recipe = load_recipe("sbu", ["model.input_scale=2", "training.warm_up_epochs=3"])
+    assert recipe.model["input_scale"] == 2.0
+    assert recipe.model_config(30, 8, 3).input_scale == 2.0
+    assert recipe.training.warm_up_epochs == 3
+    assert load_recipe("sbu").model["input_scale"] == 1.0  # the dataclass's default
+    assert load_recipe(save_recipe(recipe, tmp_path / "recipe.yaml")) == recipe
+    for override, key in (("model.input_scale=big", "model.input_scale"),
+                          ("training.warm_up_epochs=-1", "training.warm_up_epochs")):  # fmt: skip
+        with pytest.raises(RecipeError) as caught:
+            load_recipe("sbu", [override])
+        assert caught.value.field == key

@@ -33,6 +33,7 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
+from stalstm.errors import SettingError
 from stalstm.model import STALSTM, STALSTMConfig, build_model
 from stalstm.normalisation import InputPlacementWarning, dataset_statistics, placement_warnings
 from stalstm.objective import ObjectiveConfig
@@ -49,7 +50,11 @@ EPOCHS_PER_STAGE_LIMIT = 100_000
 
 @dataclass(frozen=True)
 class TrainingSettings:
-    """Everything about how to train, besides the model config and the data."""
+    """Everything about how to train, besides the model config and the data.
+
+    A recipe's ``training`` section is this dataclass itself (``stalstm.training.recipes``):
+    every field is a recipe key except ``schedule`` and ``objective`` (sections of their own) and
+    ``progress_bar`` (the caller's choice), so a field added here is a recipe key too."""
 
     schedule: Schedule = field(default_factory=lambda: end_to_end_schedule(100))
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
@@ -59,15 +64,21 @@ class TrainingSettings:
     num_workers: int = 0  # data-loading worker processes per training process
     accelerator: str = "auto"
     deterministic: bool = True
+    # torch threads of the training process while ``fit`` runs (restored after); 0 leaves
+    # torch's setting alone. One suits these small LSTMs on a CPU: with two shared cores, two
+    # threads a process were 20 times slower (README, "Threads")
+    threads: int = 1
     progress_bar: bool = True
     spatial_input_gain: bool = True  # see scale_main_input_weights
     ema_decay: float = 0.0  # > 0: each stage ends with an exponential moving average of its weights
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
-        if self.batch_size < 1 or self.validate_every < 1 or self.num_workers < 0:
-            raise ValueError(f"invalid training settings: {self}")
+            raise SettingError("ema_decay", f"must be in [0, 1), got {self.ema_decay}")
+        for name, least in (("batch_size", 1), ("validate_every", 1), ("num_workers", 0),
+                            ("threads", 0)):  # fmt: skip
+            if getattr(self, name) < least:
+                raise SettingError(name, f"must be at least {least}, got {getattr(self, name)}")
 
 
 @dataclass
@@ -142,6 +153,18 @@ def _distributed_layout() -> dict[str, Any]:
     return {"devices": local, "num_nodes": max(1, world // local), "strategy": "ddp"}
 
 
+@contextmanager
+def _torch_threads(count: int) -> Iterator[None]:
+    """torch's intra-op threads set to ``count`` (0: left alone), and restored afterwards."""
+    before = torch.get_num_threads()
+    if count > 0:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _default_collate() -> Callable[[list[dict]], dict]:
     from stalstm.dataset import collate_clips
 
@@ -165,7 +188,8 @@ def fit(
         model_config: the recipe's model (the schedule's ``"full"`` model).
         train_set: items ``dict(joints (T, K, C) float tensor, label int, name str)``.
         out: the run folder; stage folders go to ``out/stages``.
-        settings: schedule, objective, batch size, seed...; defaults to 100 epochs end-to-end.
+        settings: schedule, objective, batch size, seed, torch threads...; defaults to 100
+            epochs end-to-end.
         validation_set: evaluated every ``settings.validate_every`` epochs (logged, and the
             ``best.ckpt`` of each stage is chosen on it); None for no validation.
         resume: continue a killed run in ``out``: finished stages are skipped, the first
@@ -178,6 +202,22 @@ def fit(
         The trained full model (on the CPU) and the stage folders.
     """
     settings = settings or TrainingSettings()
+    with _torch_threads(settings.threads):
+        return _fit_schedule(
+            model_config, train_set, out, settings, validation_set, resume, collate, callbacks
+        )
+
+
+def _fit_schedule(
+    model_config: STALSTMConfig,
+    train_set: Dataset,
+    out: str | Path,
+    settings: TrainingSettings,
+    validation_set: Dataset | None,
+    resume: bool,
+    collate: Callable[[list[dict]], dict] | None,
+    callbacks: Sequence[Callback],
+) -> FitResult:
     collate = collate or _default_collate()
     out = Path(out)
     schedule = settings.schedule.for_config(model_config)

@@ -1,20 +1,24 @@
 """Recipes: one YAML file says everything a training run needs, validated before anything runs.
 
 A recipe has these sections (see ``src/stalstm/recipes/*.yaml``; every key is optional except
-``data.dataset``, ``data.preset`` and ``data.protocol``; defaults are the dataclasses below):
+``data.dataset``, ``data.preset`` and ``data.protocol``; defaults are those of the dataclasses):
 
-    data:         dataset, preset, protocol, folds (cross-validation folds; empty: one split)
-    model:        variant and sizes (``STALSTMConfig`` minus what the data decides)
-    objective:    the lambdas of the regularised loss (``ObjectiveConfig``)
+    data:         ``DataSection``: dataset, preset, protocol, folds (empty: one split)
+    model:        ``STALSTMConfig`` itself, less what the data decides (``MODEL_KEYS_FROM_DATA``)
+    objective:    ``ObjectiveConfig``: the lambdas of the regularised loss
     optimiser:    ``OptimiserSettings`` of every stage (fine-tuning stages scale the rate)
-    schedule:     kind "end-to-end" (epochs), "paper" (stage epochs), or "stages" (a list)
-    training:     batch_size, seed, validate_every, num_workers, accelerator, deterministic,
-                  threads (torch threads per process: 1 suits these small LSTMs on a CPU),
-                  spatial_input_gain (main input weights start K times larger with spatial
-                  attention: ``engine.scale_main_input_weights``), ema_decay (0: off; else
-                  each stage's weights are the exponential moving average over its steps)
+    schedule:     ``ScheduleSection``: kind "end-to-end" (epochs), "paper" (stage epochs), or
+                  "stages" (a list of ``Stage`` fields and auxiliary models)
+    training:     ``TrainingSettings`` itself, less ``TRAINING_KEYS_ELSEWHERE`` (the schedule and
+                  objective come from their own sections; the progress bar is the caller's)
     augmentation: passed to ``stalstm.transforms.build_augmentation`` (empty: none)
-    ablation:     variants, regularised (bools), schedules (kinds), seeds
+    ablation:     ``AblationSection``: variants, regularised (bools), schedules (kinds), seeds
+
+One source of truth: the model and training sections are checked against the API's own
+dataclasses, so a field added to ``STALSTMConfig`` or ``TrainingSettings`` is a recipe key, with
+its default, its type and its ``__post_init__`` check, without an edit here. ``_build`` reads a
+section into its dataclass from the type hints (an int is accepted for a float, never a bool for
+an int); a ``SettingError`` raised by a dataclass's own check names its field.
 
 Unknown keys and wrong types are errors naming the key (``RecipeError``). ``--set a.b=value``
 overrides a key before validation (the value is read as YAML: ``0.5``, ``true``, ``[1, 2]``).
@@ -27,16 +31,17 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Mapping, Sequence
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
-from stalstm.errors import DataError
-from stalstm.model import VARIANTS, STALSTMConfig
+from stalstm.errors import DataError, SettingError
+from stalstm.model import VARIANTS, STALSTMConfig, Variant
 from stalstm.objective import ObjectiveConfig
+from stalstm.training.engine import TrainingSettings
 from stalstm.training.schedule import (
     OptimiserSettings,
     Schedule,
@@ -45,7 +50,20 @@ from stalstm.training.schedule import (
     paper_schedule,
 )
 
-SCHEDULE_KINDS: tuple[str, ...] = ("end-to-end", "paper", "stages")
+ScheduleKind = Literal["end-to-end", "paper", "stages"]
+SCHEDULE_KINDS: tuple[ScheduleKind, ...] = ("end-to-end", "paper", "stages")
+# the fields of STALSTMConfig and TrainingSettings that are not recipe keys, and why
+MODEL_KEYS_FROM_DATA: dict[str, str] = {
+    name: "decided by the data" for name in ("num_joints", "num_classes", "num_coords")
+}
+TRAINING_KEYS_ELSEWHERE: dict[str, str] = {
+    "schedule": "made from the schedule and optimiser sections",
+    "objective": "the objective section",
+    "progress_bar": "chosen by the caller, not the recipe",
+}
+# stand-ins for the data's sizes, so that STALSTMConfig itself checks a model section before
+# any data is opened
+_DATA_SIZES_FOR_CHECKING: dict[str, int] = {"num_joints": 1, "num_classes": 1, "num_coords": 3}
 
 
 class RecipeError(DataError):
@@ -59,24 +77,16 @@ class DataSection:
     dataset: str
     preset: str
     protocol: str
-    folds: list[int] = field(default_factory=list)
+    folds: list[int] = field(default_factory=list)  # 1-based test folds of a cross-validation
 
-
-@dataclass(frozen=True)
-class ModelSection:
-    variant: str = "sta"
-    main_hidden: int = 100
-    main_layers: int = 3
-    dropout: float = 0.5
-    spatial_hidden: int = 100
-    spatial_tanh: int = 100
-    temporal_hidden: int = 100
-    temporal_bias: float = 1.0
+    def __post_init__(self) -> None:
+        if any(fold < 1 for fold in self.folds):
+            raise SettingError("folds", f"must be 1-based fold numbers, got {self.folds}")
 
 
 @dataclass(frozen=True)
 class ScheduleSection:
-    kind: str = "end-to-end"
+    kind: ScheduleKind = "end-to-end"
     epochs: int = 100  # end-to-end
     pretrain_epochs: int = 30  # paper
     main_epochs: int = 30  # paper
@@ -87,75 +97,89 @@ class ScheduleSection:
     stages: list[dict] = field(default_factory=list)  # stages: Stage fields
     models: dict = field(default_factory=dict)  # stages: model name -> config overrides
 
-
-@dataclass(frozen=True)
-class TrainingSection:
-    batch_size: int = 16
-    seed: int = 0
-    validate_every: int = 10
-    num_workers: int = 0
-    accelerator: str = "auto"
-    deterministic: bool = True
-    threads: int = 1  # torch threads per training process; 0: torch's default (all cores)
-    spatial_input_gain: bool = True  # engine.scale_main_input_weights
-    ema_decay: float = 0.0  # > 0: test an exponential moving average of the weights (per step)
+    def __post_init__(self) -> None:
+        if self.kind not in SCHEDULE_KINDS:
+            raise SettingError("kind", f"must be one of {SCHEDULE_KINDS}, got {self.kind!r}")
 
 
 @dataclass(frozen=True)
 class AblationSection:
-    variants: list[str] = field(default_factory=lambda: list(VARIANTS))
+    variants: list[Variant] = field(default_factory=lambda: list(VARIANTS))
     regularised: list[bool] = field(default_factory=lambda: [True, False])
-    schedules: list[str] = field(default_factory=lambda: ["paper", "end-to-end"])
+    schedules: list[ScheduleKind] = field(default_factory=lambda: ["paper", "end-to-end"])
     seeds: list[int] = field(default_factory=lambda: [0, 1])
+
+    def __post_init__(self) -> None:
+        for name, allowed in (("variants", VARIANTS), ("schedules", SCHEDULE_KINDS)):
+            unknown = [value for value in getattr(self, name) if value not in allowed]
+            if unknown:
+                raise SettingError(name, f"must be a list of {allowed}, got {unknown}")
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """A validated recipe; ``to_dict`` gives back the resolved YAML content."""
+    """A validated recipe; ``to_dict`` gives back the resolved YAML content.
+
+    ``model`` holds every ``STALSTMConfig`` field but the data's sizes (``model_config`` adds
+    them). ``training`` is the ``TrainingSettings`` the recipe trains with: its ``schedule`` and
+    ``objective`` are always the ones the schedule, optimiser and objective sections make."""
 
     name: str
     data: DataSection
     description: str = ""
-    model: ModelSection = field(default_factory=ModelSection)
+    model: dict[str, Any] = field(default_factory=dict)
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     optimiser: OptimiserSettings = field(default_factory=OptimiserSettings)
     schedule: ScheduleSection = field(default_factory=ScheduleSection)
-    training: TrainingSection = field(default_factory=TrainingSection)
+    training: TrainingSettings = field(default_factory=TrainingSettings)
     augmentation: dict = field(default_factory=dict)
     ablation: AblationSection = field(default_factory=AblationSection)
 
+    def __post_init__(self) -> None:
+        made = replace(self.training, schedule=self.build_schedule(), objective=self.objective)
+        object.__setattr__(self, "training", made)  # frozen: set once, here
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        values = asdict(self)
+        values["training"] = {
+            name: value
+            for name, value in values["training"].items()
+            if name not in TRAINING_KEYS_ELSEWHERE
+        }
+        return values
 
     def model_config(self, num_joints: int, num_classes: int, num_coords: int) -> STALSTMConfig:
         """The model config for data with these sizes."""
         return STALSTMConfig(
-            num_joints=num_joints,
-            num_classes=num_classes,
-            num_coords=num_coords,
-            **asdict(self.model),
+            num_joints=num_joints, num_classes=num_classes, num_coords=num_coords, **self.model
         )
 
     def build_schedule(self) -> Schedule:
         """The schedule the recipe describes (before adapting it to the variant)."""
+        source = f"recipe {self.name}"
         section = self.schedule
-        if section.kind == "end-to-end":
-            return end_to_end_schedule(section.epochs, self.optimiser)
-        if section.kind == "paper":
-            return paper_schedule(
-                section.pretrain_epochs,
-                section.main_epochs,
-                section.finetune_epochs,
-                section.final_epochs,
-                small_main_hidden=section.small_main_hidden,
-                optimiser=self.optimiser,
-                finetune_learning_rate_factor=section.finetune_learning_rate_factor,
-            )
+        try:
+            if section.kind == "end-to-end":
+                return end_to_end_schedule(section.epochs, self.optimiser)
+            if section.kind == "paper":
+                return paper_schedule(
+                    section.pretrain_epochs,
+                    section.main_epochs,
+                    section.finetune_epochs,
+                    section.final_epochs,
+                    small_main_hidden=section.small_main_hidden,
+                    optimiser=self.optimiser,
+                    finetune_learning_rate_factor=section.finetune_learning_rate_factor,
+                )
+            return Schedule(self._stages(source), self._auxiliary_models(source))
+        except ValueError as error:
+            raise RecipeError(source, str(error), field="schedule") from error
+
+    def _stages(self, source: str) -> tuple[Stage, ...]:
         stages = []
-        for number, values in enumerate(section.stages, start=1):
+        for number, values in enumerate(self.schedule.stages, start=1):
             where = f"schedule.stages[{number}]"
-            values = dict(values)
-            source = f"recipe {self.name}"
+            values = dict(_mapping(values, where, source))
             optimiser = _build(
                 OptimiserSettings,
                 {**asdict(self.optimiser), **values.pop("optimiser", {})},
@@ -164,10 +188,16 @@ class Recipe:
             )
             values["train"] = tuple(values.get("train", ()))
             stages.append(_build(Stage, {**values, "optimiser": optimiser}, source, where))
-        try:
-            return Schedule(tuple(stages), dict(section.models))
-        except ValueError as error:
-            raise RecipeError("recipe", str(error), field="schedule") from error
+        return tuple(stages)
+
+    def _auxiliary_models(self, source: str) -> dict[str, Any]:
+        """``schedule.models``, each checked as overrides of the recipe's model config."""
+        for name, overrides in self.schedule.models.items():
+            where = f"schedule.models.{name}"
+            overrides = _mapping(overrides, where, source)
+            _build(STALSTMConfig, {**self.model, **overrides}, source, where,
+                   not_keys=MODEL_KEYS_FROM_DATA, fixed=_DATA_SIZES_FOR_CHECKING)  # fmt: skip
+        return dict(self.schedule.models)
 
 
 def recipe_names() -> list[str]:
@@ -219,8 +249,24 @@ def apply_override(values: dict[str, Any], override: str, where: str = "--set") 
 
 def recipe_from_dict(values: Mapping[str, Any], where: str = "recipe") -> Recipe:
     """Validate a recipe mapping; errors name the offending key."""
-    recipe = _build(Recipe, values, where, prefix="")
-    _check_values(recipe, where)
+    sections = dict(_mapping(values, "", where))
+    # the model and training sections are checked by the API's own dataclasses
+    model = _build(STALSTMConfig, sections.pop("model", {}), where, "model",
+                   not_keys=MODEL_KEYS_FROM_DATA, fixed=_DATA_SIZES_FOR_CHECKING)  # fmt: skip
+    sections["model"] = {
+        name: getattr(model, name)
+        for name in (spec.name for spec in fields(model))
+        if name not in MODEL_KEYS_FROM_DATA
+    }
+    sections["training"] = _build(TrainingSettings, sections.pop("training", {}), where,
+                                  "training", not_keys=TRAINING_KEYS_ELSEWHERE)  # fmt: skip
+    recipe = _build(Recipe, sections, where, prefix="")
+    from stalstm.transforms.augmentation import AugmentationConfig
+
+    try:  # checked when the recipe loads, not when training first builds it
+        AugmentationConfig.from_dict(recipe.augmentation)
+    except ValueError as error:
+        raise RecipeError(where, str(error), field="augmentation") from error
     return recipe
 
 
@@ -239,60 +285,56 @@ def with_changes(recipe: Recipe, **sections: Mapping[str, Any]) -> Recipe:
     return recipe_from_dict(values, f"recipe {recipe.name}")
 
 
-def _check_values(recipe: Recipe, where: str) -> None:
-    checks = [
-        ("model.variant", recipe.model.variant in VARIANTS, f"one of {VARIANTS}"),
-        ("schedule.kind", recipe.schedule.kind in SCHEDULE_KINDS, f"one of {SCHEDULE_KINDS}"),
-        (
-            "ablation.variants",
-            all(v in VARIANTS for v in recipe.ablation.variants),
-            f"a list of {VARIANTS}",
-        ),
-        (
-            "ablation.schedules",
-            all(kind in SCHEDULE_KINDS for kind in recipe.ablation.schedules),
-            f"a list of {SCHEDULE_KINDS}",
-        ),
-        ("training.batch_size", recipe.training.batch_size >= 1, "at least 1"),
-        ("data.folds", all(fold >= 1 for fold in recipe.data.folds), "1-based fold numbers"),
-    ]
-    for key, ok, expected in checks:
-        if not ok:
-            raise RecipeError(where, f"{key} must be {expected}", field=key)
-    try:
-        recipe.model_config(num_joints=1, num_classes=1, num_coords=3)
-        recipe.build_schedule()
-    except ValueError as error:
-        raise RecipeError(where, str(error)) from error
-    from stalstm.transforms.augmentation import AugmentationConfig
-
-    try:  # checked when the recipe loads, not when training first builds it
-        AugmentationConfig.from_dict(recipe.augmentation)
-    except ValueError as error:
-        raise RecipeError(where, str(error), field="augmentation") from error
-
-
-def _build(cls: type, values: Any, where: str, prefix: str | None = None) -> Any:
-    """Instantiate dataclass ``cls`` from a mapping, checking keys and types recursively."""
-    prefix = "" if prefix is None else prefix
+def _mapping(values: Any, key: str, where: str) -> Mapping[str, Any]:
     if not isinstance(values, Mapping):
-        raise RecipeError(where, f"{prefix or 'recipe'} must be a mapping", field=prefix or None)
+        raise RecipeError(where, f"{key or 'recipe'} must be a mapping", field=key or None)
+    return values
+
+
+def _build(
+    cls: type,
+    values: Any,
+    where: str,
+    prefix: str | None = None,
+    *,
+    not_keys: Mapping[str, str] | None = None,
+    fixed: Mapping[str, Any] | None = None,
+) -> Any:
+    """Instantiate dataclass ``cls`` from a mapping, checking keys and types recursively.
+
+    ``not_keys``: fields that are not keys of this section, with the reason (they keep their
+    defaults, or take the values in ``fixed``)."""
+    prefix = "" if prefix is None else prefix
+    not_keys = not_keys or {}
+    values = _mapping(values, prefix, where)
     hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        key = f"{prefix}.{unknown[0]}" if prefix else unknown[0]
-        raise RecipeError(where, f"unknown key {key!r}; known keys: {', '.join(known)}", field=key)
-    arguments = {}
+    known = {f.name: f for f in fields(cls) if f.name not in not_keys}
+
+    def key_of(name: str) -> str:
+        return f"{prefix}.{name}" if prefix else name
+
+    for name in sorted(set(values) - set(known)):
+        if name in not_keys:
+            raise RecipeError(
+                where, f"{key_of(name)} is not a recipe key: {not_keys[name]}", field=key_of(name)
+            )
+        raise RecipeError(
+            where,
+            f"unknown key {key_of(name)!r}; known keys: {', '.join(known)}",
+            field=key_of(name),
+        )
+    arguments = dict(fixed or {})
     for name, spec in known.items():
-        key = f"{prefix}.{name}" if prefix else name
         if name not in values:
             if spec.default is MISSING and spec.default_factory is MISSING:
-                raise RecipeError(where, f"missing key {key!r}", field=key)
+                raise RecipeError(where, f"missing key {key_of(name)!r}", field=key_of(name))
             continue
-        arguments[name] = _convert(hints[name], values[name], key, where)
+        arguments[name] = _convert(hints[name], values[name], key_of(name), where)
     try:
         return cls(**arguments)
+    except SettingError as error:  # the dataclass's own check, naming its field
+        key = key_of(error.field)
+        raise RecipeError(where, f"{key} {error.reason}", field=key) from error
     except (TypeError, ValueError) as error:
         raise RecipeError(where, f"{prefix or 'recipe'}: {error}", field=prefix or None) from error
 

@@ -18,7 +18,7 @@ import shutil
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,7 @@ def train(
     from stalstm.modelfile import save_model
     from stalstm.protocols import split_indices
     from stalstm.training.data import open_data
-    from stalstm.training.engine import TrainingSettings, fit
+    from stalstm.training.engine import fit
 
     started = time.perf_counter()
     recipe = resolve_recipe(recipe, overrides)
@@ -96,19 +96,7 @@ def train(
         num_classes=len(store.class_names),
         num_coords=int(info["num_coords"]),
     )
-    settings = TrainingSettings(
-        schedule=recipe.build_schedule(),
-        objective=recipe.objective,
-        batch_size=recipe.training.batch_size,
-        seed=seed,
-        validate_every=recipe.training.validate_every,
-        num_workers=recipe.training.num_workers,
-        accelerator=recipe.training.accelerator,
-        deterministic=recipe.training.deterministic,
-        progress_bar=progress_bar,
-        spatial_input_gain=recipe.training.spatial_input_gain,
-        ema_decay=recipe.training.ema_decay,
-    )
+    settings = replace(recipe.training, progress_bar=progress_bar)
     run = {"data": str(Path(data).resolve()), "store": str(store.directory), "fold": fold}
     out.mkdir(parents=True, exist_ok=True)
     if _is_global_zero():
@@ -138,7 +126,7 @@ def train(
     )
     summary = {
         "recipe": recipe.name,
-        "variant": recipe.model.variant,
+        "variant": recipe.model["variant"],
         "schedule": recipe.schedule.kind,
         "fold": fold,
         "seed": seed,
@@ -247,7 +235,7 @@ def cross_validate(
     accuracies = [run["top1"] for run in runs]
     summary = {
         "recipe": recipe.name,
-        "variant": recipe.model.variant,
+        "variant": recipe.model["variant"],
         "schedule": recipe.schedule.kind,
         "fold_numbers": folds,
         "folds": accuracies,

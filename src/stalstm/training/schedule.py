@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from stalstm.errors import SettingError
 from stalstm.model import STALSTMConfig
 
 PART_NAMES: tuple[str, ...] = ("main", "spatial", "temporal")
@@ -46,9 +47,12 @@ class OptimiserSettings:
 
     def __post_init__(self) -> None:
         if self.name not in OPTIMISERS:
-            raise ValueError(f"unknown optimiser {self.name!r}; choose one of {OPTIMISERS}")
-        if self.learning_rate <= 0 or self.weight_decay < 0 or self.gradient_clip < 0:
-            raise ValueError(f"invalid optimiser settings: {self}")
+            raise SettingError("name", f"must be one of {OPTIMISERS}, got {self.name!r}")
+        if self.learning_rate <= 0:
+            raise SettingError("learning_rate", f"must be positive, got {self.learning_rate}")
+        for name in ("weight_decay", "gradient_clip"):
+            if getattr(self, name) < 0:
+                raise SettingError(name, f"must not be negative, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)

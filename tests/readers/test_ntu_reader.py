@@ -134,6 +134,26 @@ def test_non_finite_coordinate(tmp_path: Path, a001_lines: list[str], bad: str) 
     assert caught.value.line == 11
 
 
+def test_a_value_beyond_float32_is_non_finite_on_its_line(
+    tmp_path: Path, a001_lines: list[str]
+) -> None:
+    # finite as float64, inf in the float32 clip (found by the fuzz campaign)
+    fields = a001_lines[10].split()
+    fields[2] = "1e39"
+    a001_lines[10] = " ".join(fields)
+    with pytest.raises(NonFiniteError, match="beyond float32") as caught:
+        read_ntu_skeleton(write(tmp_path, a001_lines))
+    assert caught.value.line == 11
+
+
+def test_a_body_id_beyond_64_bits_is_malformed(tmp_path: Path, a001_lines: list[str]) -> None:
+    # found by the fuzz campaign: an OverflowError from numpy before
+    a001_lines[2] = "77772057594037931327" + a001_lines[2][len("72057594037931101") :]
+    with pytest.raises(MalformedTokenError, match="64 bits") as caught:
+        read_ntu_skeleton(write(tmp_path, a001_lines))
+    assert caught.value.line == 3
+
+
 def test_empty_file(tmp_path: Path) -> None:
     with pytest.raises(EmptyFileError, match="S001C001P001R001A001"):
         read_ntu_skeleton(write(tmp_path, ["", "  "]))

@@ -27,12 +27,14 @@ from stalstm.errors import (
     NonFiniteError,
     TruncatedFileError,
 )
+from stalstm.readers._checks import first_beyond_float32
 from stalstm.readers._tokens import Tokens, tokenize_numbers
 
 NTU_JOINTS = 25
 BODY_INFO_FIELDS = 10
 JOINT_FIELDS = 12
 BODY_TOKENS = BODY_INFO_FIELDS + 1 + NTU_JOINTS * JOINT_FIELDS
+MAX_BODY_ID = 2**63 - 1  # kept as int64 (the real ones have 17 digits)
 NAME_PATTERN = re.compile(r"S(\d{3})C(\d{3})P(\d{3})R(\d{3})A(\d{3})")
 # Per-body-frame integer fields of the info line (after the bodyID) and their extras keys.
 BODY_INTEGER_FIELDS = {
@@ -151,9 +153,9 @@ def _walk_quickly(tokens: Tokens) -> _Walk | None:
     ):
         return None
     id_texts = [data[starts_of[k] : ends_of[k]] for k in body_starts]
-    if not all(text.isdigit() for text in id_texts):
+    if not all(text.isdigit() and int(text) <= MAX_BODY_ID for text in id_texts):
         return None
-    ids = np.asarray([int(text) for text in id_texts], dtype=np.uint64)  # exact, never via float
+    ids = np.asarray([int(text) for text in id_texts], dtype=np.int64)  # exact, never via float
     frames = np.asarray(body_frames, dtype=np.int64)
     if len(ids) > 1:  # the same bodyID twice in one frame
         order = np.lexsort((ids, frames))
@@ -185,6 +187,12 @@ def _walk_strictly(tokens: Tokens, path: Path) -> _Walk:
         for body in range(bodies):
             where = f"body {body + 1} of frame {frame + 1}"
             body_id = _count(tokens, cursor, f"the bodyID of {where}", path)
+            if body_id > MAX_BODY_ID:
+                raise MalformedTokenError(
+                    path,
+                    f"bodyID {body_id} of {where} does not fit 64 bits",
+                    tokens.line_of(cursor),
+                )
             if body_id in seen_in_frame:
                 raise MalformedTokenError(
                     path,
@@ -228,6 +236,13 @@ def _assemble(tokens: Tokens, walk: _Walk, path: Path) -> Clip:
         first = int(token_index[~np.isfinite(blocks)].min())
         shown = tokens.text(first).decode("utf-8", errors="replace")
         raise NonFiniteError(path, f"value {shown!r}", tokens.line_of(first))
+    beyond = first_beyond_float32(blocks)
+    if beyond is not None:  # finite as float64, inf in the float32 clip
+        first = int(token_index.reshape(-1)[beyond])
+        shown = tokens.text(first).decode("utf-8", errors="replace")
+        raise NonFiniteError(
+            path, f"value {shown} is beyond float32's range", tokens.line_of(first)
+        )
     # One scatter onto the (frame, person) grid; absent bodies stay zero.
     body_frames = np.asarray(walk.body_frames, dtype=np.int64)
     body_slots = np.asarray(walk.body_slots, dtype=np.int64)

@@ -64,7 +64,7 @@ from stalstm.readers import (
     read_pyskl,
     read_sbu_clip,
 )
-from stalstm.readers.generic import read_generic_clip
+from stalstm.readers.generic import GenericIndex, read_generic_clip, read_labels
 from stalstm.readers.msr import AllZeroClipError
 from stalstm.readers.pyskl import clip_to_annotation
 
@@ -186,6 +186,31 @@ def csv_seeds(root: Path) -> list[bytes]:
     return seeds
 
 
+LABELLED_CLIPS = ("walk.npy", "wave.npy", "jump.csv")
+
+
+def labels_seeds(root: Path) -> list[bytes]:
+    return [
+        b"clip,label,subject,fold\nwalk,walking,1,1\nwave,waving,2,1\njump,jumping,3,2\n",
+        b"clip,label,subject,view,setup,replication,fold\nwalk,0,1,1,1,1,1\nwave,4,2,1,1,1,1\n"
+        b"jump,4,3,2,1,2,2\n",
+    ]
+
+
+def read_labels_beside_clips(path: Path) -> Any:
+    for name in LABELLED_CLIPS:  # read_labels checks labels.csv against the clip files
+        (path.parent / name).touch()
+    return read_labels(path.parent)
+
+
+def labels_check(result: Any) -> str:
+    if not isinstance(result, GenericIndex):
+        return f"a {type(result).__name__}, not a GenericIndex"
+    if not all(type(row.label) is int and row.clip in result.files for row in result.rows):
+        return "a row without an integer label or a file"
+    return ""
+
+
 def layout_seeds(root: Path) -> list[dict]:
     return [get_layout(name).to_dict() for name in ("ntu25", "openni15", "coco17", "msr20")]
 
@@ -217,7 +242,9 @@ class FuzzedReader:
         encode: (value, draw) -> bytes; applied after the structural mutations.
         structural: mutations of the seed value before encoding.
         byte_mutations: mutations of the encoded bytes.
-        lines: whether the format has lines (its errors must name one).
+        lines: whether the format has lines (its errors about the file must name one).
+        named_in_errors: what every error must name, given the input's path (the file itself;
+            for labels.csv, its folder, since an unlisted clip file is named instead).
     """
 
     name: str
@@ -229,6 +256,7 @@ class FuzzedReader:
     structural: Sequence[mutations.Mutation] = ()
     byte_mutations: Sequence[mutations.Mutation] = field(default_factory=lambda: LINE_MUTATIONS)
     lines: bool = True
+    named_in_errors: Callable[[Path], str] = str
 
 
 READERS = [
@@ -256,6 +284,10 @@ READERS = [
     FuzzedReader(
         "generic .csv", "clip.csv", csv_seeds, lambda p: read_generic_clip(p, "openni15"),
         clips_check(None, 15),
+    ),
+    FuzzedReader(
+        "generic labels.csv", "labelled/labels.csv", labels_seeds, read_labels_beside_clips,
+        labels_check, named_in_errors=lambda path: str(path.parent),
     ),
     FuzzedReader(
         "layout JSON", "layout.json", layout_seeds, get_layout, layout_check, encode_json,
@@ -287,11 +319,14 @@ def _raise_deadline(signum: int, frame: Any) -> None:
     raise InputDeadline
 
 
-def error_problem(error: DataError, path: Path, lines: bool) -> str:
+def error_problem(error: DataError, path: Path, reader: FuzzedReader) -> str:
     text = str(error)
-    if str(path) not in text:
-        return f"{type(error).__name__} does not name the file: {text}"
-    if lines and error.line is None and not isinstance(error, WHOLE_FILE_ERRORS):
+    named = reader.named_in_errors(path)
+    if named not in text:
+        return f"{type(error).__name__} does not name {named}: {text}"
+    about_this_file = error.where == str(path)  # not, say, a clip file labels.csv misses
+    whole_file = isinstance(error, WHOLE_FILE_ERRORS)
+    if reader.lines and about_this_file and error.line is None and not whole_file:
         return f"{type(error).__name__} names no line: {text}"
     return ""
 
@@ -311,7 +346,7 @@ def run_one(reader: FuzzedReader, content: bytes, folder: Path, deadline: float)
         problem = reader.check(result)
         outcome = Outcome("failure", f"insane result: {problem}") if problem else Outcome("read")
     except DataError as error:
-        problem = error_problem(error, path, reader.lines)
+        problem = error_problem(error, path, reader)
         outcome = Outcome("failure", problem) if problem else Outcome(type(error).__name__)
     except InputDeadline:
         outcome = Outcome("failure", f"no answer within {deadline:g} s")

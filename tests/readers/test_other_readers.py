@@ -33,7 +33,7 @@ from stalstm.readers import (
     read_sbu_clip,
     write_pyskl,
 )
-from stalstm.readers.generic import read_generic_clip
+from stalstm.readers.generic import read_generic_clip, read_labels
 from stalstm.readers.msr import AllZeroClipError
 
 
@@ -219,6 +219,26 @@ def test_generic_bad_cases(tmp_path: Path, arrays, labels, error, message) -> No
     folder = make_folder(tmp_path, arrays, labels)
     with pytest.raises(error, match=message):
         list(read_generic(folder, "coco17"))
+
+
+@pytest.mark.parametrize(
+    ("labels", "message", "line"),
+    [
+        (b"clip,label\nwalk\nwave,1\n", "empty label", 2),  # was AttributeError
+        (b"clip,label\nwalk,\nwave,1\n", "empty label", 2),  # was a class named ""
+        (b"clip,label\nwalk,\xff\nwave,1\n", "not UTF-8", 2),  # was UnicodeDecodeError
+        (b"clip,label,fold\nwalk,1,\xc2\xb2\nwave,1,1\n", "positive integer", 2),  # int("²")
+    ],
+)
+def test_bad_labels_csv_names_the_line(
+    tmp_path: Path, labels: bytes, message: str, line: int
+) -> None:
+    for name in ("walk.npy", "wave.npy"):
+        (tmp_path / name).touch()
+    (tmp_path / "labels.csv").write_bytes(labels)
+    with pytest.raises(DataError, match=message) as caught:
+        read_labels(tmp_path)
+    assert caught.value.line == line and str(tmp_path / "labels.csv") in str(caught.value)
 
 
 def npy_with_header(shape: tuple, descr: str = "<f4", data: bytes = b"") -> bytes:

@@ -13,7 +13,9 @@ Every clip listed must have a file and every file must be listed: nothing is dro
 from __future__ import annotations
 
 import csv
+import io
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +38,8 @@ from stalstm.readers._text import read_rows
 LABELS_FILE = "labels.csv"
 OPTIONAL_COLUMNS = ("subject", "view", "setup", "replication", "fold")
 CLIP_SUFFIXES = (".npy", ".csv")
+_INTEGER = re.compile(r"-?[0-9]+")  # ASCII digits only: int() takes other scripts' digits too
+_NATURAL = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -63,33 +67,29 @@ def read_labels(folder: str | Path) -> GenericIndex:
     labels_path = folder / LABELS_FILE
     if not labels_path.is_file():
         raise DataError(folder, f"no {LABELS_FILE} in the folder")
-    with labels_path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        header = [name.strip() for name in reader.fieldnames or []]
-        reader.fieldnames = header
-        for required in ("clip", "label"):
-            if required not in header:
-                raise DataError(labels_path, f"missing column {required!r}", line=1)
-        raw = [(reader.line_num, row) for row in reader]
-    texts = [row["label"].strip() for _, row in raw]
-    by_name = not all(text.lstrip("-").isdigit() for text in texts)
+    raw = _label_table(labels_path)
+    texts = [(row.get("label") or "").strip() for _, row in raw]
+    for (line, _), text in zip(raw, texts, strict=True):
+        if not text:
+            raise DataError(labels_path, "empty label", line=line, field="label")
+    by_name = not all(_INTEGER.fullmatch(text) for text in texts)
     class_names = sorted(set(texts)) if by_name else []
+    index_of = {name: index for index, name in enumerate(class_names)}
     rows: list[LabelRow] = []
     seen: set[str] = set()
-    for line, row in raw:
+    for (line, row), text in zip(raw, texts, strict=True):
         clip = (row.get("clip") or "").strip()
         if not clip:
             raise DataError(labels_path, "empty clip name", line=line, field="clip")
         if clip in seen:
             raise DataError(labels_path, f"clip {clip!r} listed twice", line=line, field="clip")
         seen.add(clip)
-        text = row["label"].strip()
-        label = class_names.index(text) if by_name else int(text)
+        label = index_of[text] if by_name else int(text)
         fields = {}
         for column in OPTIONAL_COLUMNS:
             value = (row.get(column) or "").strip()
             if value:
-                if not value.isdigit():
+                if not _NATURAL.fullmatch(value):
                     raise DataError(
                         labels_path, f"{value!r} is not a positive integer", line, column
                     )
@@ -110,6 +110,26 @@ def read_labels(folder: str | Path) -> GenericIndex:
     if unlisted:
         raise DataError(files[unlisted[0]], f"not listed in {LABELS_FILE}")
     return GenericIndex(rows=rows, files=files, class_names=class_names)
+
+
+def _label_table(labels_path: Path) -> list[tuple[int, dict[str, str | None]]]:
+    """The rows of ``labels.csv`` with their line numbers; the header must name clip, label."""
+    data = labels_path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise DataError(labels_path, f"not UTF-8 text: {error.reason}", line=line) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = [name.strip() for name in reader.fieldnames or []]
+        reader.fieldnames = header
+        for required in ("clip", "label"):
+            if required not in header:
+                raise DataError(labels_path, f"missing column {required!r}", line=1)
+        return [(reader.line_num, row) for row in reader]
+    except csv.Error as error:  # a NUL byte, a quote left open at the end...
+        raise DataError(labels_path, f"not readable CSV: {error}", line=reader.line_num) from None
 
 
 def read_generic_clip(

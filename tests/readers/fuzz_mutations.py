@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import io
 import re
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -165,7 +166,16 @@ def deep_json_nesting(content: bytes, draw: Draw) -> bytes:
 
 
 def _odd_arrays(reference: np.ndarray) -> list[Any]:
-    """Values that look like an array field but are wrong in one way each."""
+    """Values that look like an array field but are wrong in one way each (none when an
+    earlier mutation already made it something else than numbers)."""
+    if not isinstance(reference, np.ndarray) or reference.dtype.kind not in "biuf":
+        return []
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the casts below are meant to lose information
+        return _odd_variants(reference)
+
+
+def _odd_variants(reference: np.ndarray) -> list[Any]:
     shape = reference.shape
     return [
         np.full(shape, np.nan, reference.dtype),
@@ -179,7 +189,7 @@ def _odd_arrays(reference: np.ndarray) -> list[Any]:
         reference.astype("U4"),
         np.asfortranarray(reference),
         reference[..., :1],
-        reference[:, :0],
+        reference[..., :0, :] if reference.ndim > 1 else reference[:0],
         reference[None],
         reference.reshape(-1),
         reference.tolist(),
@@ -226,9 +236,7 @@ def pyskl_odd_value(content: Any, draw: Draw) -> Any:
         return content
     annotation = draw(st.sampled_from(annotations))
     key = draw(st.sampled_from(["keypoint", "keypoint_score", "label", "img_shape", "frame_dir"]))
-    reference = annotation.get("keypoint")
-    arrays = _odd_arrays(reference) if isinstance(reference, np.ndarray) else []
-    annotation[key] = draw(st.sampled_from(arrays + _ODD_SCALARS))
+    annotation[key] = draw(st.sampled_from(_odd_arrays(annotation.get("keypoint")) + _ODD_SCALARS))
     return content
 
 
@@ -261,7 +269,8 @@ PYSKL_MUTATIONS: list[Mutation] = [
 
 def npy_odd_array(value: tuple[np.ndarray, dict], draw: Draw) -> tuple[np.ndarray, dict]:
     array, header = value
-    return draw(st.sampled_from(_odd_arrays(array)[:-4])), header
+    variants = [item for item in _odd_arrays(array) if isinstance(item, np.ndarray)]
+    return (draw(st.sampled_from(variants)), header) if variants else value
 
 
 def npy_header_lie(value: tuple[np.ndarray, dict], draw: Draw) -> tuple[np.ndarray, dict]:

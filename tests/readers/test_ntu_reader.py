@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +153,24 @@ def test_a_body_id_beyond_64_bits_is_malformed(tmp_path: Path, a001_lines: list[
     with pytest.raises(MalformedTokenError, match="64 bits") as caught:
         read_ntu_skeleton(write(tmp_path, a001_lines))
     assert caught.value.line == 3
+
+
+def test_a_new_body_in_every_frame_is_refused_before_a_dense_allocation(tmp_path: Path) -> None:
+    # 600 frames, each with one body of a new bodyID: 390 kB of text would need a dense
+    # (600, 600, 311) float32 grid of 448 MB; 5,000 such bodies (3 MB) would need 31 GB.
+    joint = " ".join(["0"] * 12)
+    bodies = [f"1\n{100 + k} 0 0 0 0 0 0 0 0 2\n25\n" + "\n".join([joint] * 25) for k in range(600)]
+    path = tmp_path / "S001C001P001R001A001.skeleton"
+    path.write_text("600\n" + "\n".join(bodies) + "\n")
+    tracemalloc.start()
+    try:
+        with pytest.raises(MalformedTokenError, match="600 distinct bodyIDs") as caught:
+            read_ntu_skeleton(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert caught.value.line == 2 + 28 * 599 + 1  # the last new body's info line
+    assert peak < 64 * 2**20
 
 
 def test_empty_file(tmp_path: Path) -> None:

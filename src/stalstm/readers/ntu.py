@@ -35,6 +35,8 @@ BODY_INFO_FIELDS = 10
 JOINT_FIELDS = 12
 BODY_TOKENS = BODY_INFO_FIELDS + 1 + NTU_JOINTS * JOINT_FIELDS
 MAX_BODY_ID = 2**63 - 1  # kept as int64 (the real ones have 17 digits)
+MIN_GRID_CAP = 256 * 2**20  # bytes of the dense (frames, persons, 311) grid always allowed
+GRID_BYTES_PER_FILE_BYTE = 64
 NAME_PATTERN = re.compile(r"S(\d{3})C(\d{3})P(\d{3})R(\d{3})A(\d{3})")
 # Per-body-frame integer fields of the info line (after the bodyID) and their extras keys.
 BODY_INTEGER_FIELDS = {
@@ -110,6 +112,24 @@ def _count(tokens: Tokens, index: int, what: str, path: Path) -> int:
             path, f"{what} must be a non-negative integer, got {shown!r}", tokens.line_of(index)
         )
     return int(text)
+
+
+def _check_dense_size(tokens: Tokens, walk: _Walk, path: Path) -> None:
+    """The clip is dense over (frames, persons): a file whose bodyIDs each appear in one frame
+    would need frames x persons x 311 float32 from a few kilobytes per body. Refuse a grid
+    larger than ``MIN_GRID_CAP`` or ``GRID_BYTES_PER_FILE_BYTE`` x the file's size."""
+    frames, persons = len(walk.body_count), len(walk.body_ids)
+    grid_bytes = frames * persons * BODY_TOKENS * 4
+    cap = max(MIN_GRID_CAP, GRID_BYTES_PER_FILE_BYTE * len(tokens.data))
+    if grid_bytes > cap:
+        last_person_starts = walk.body_starts[walk.body_slots.index(persons - 1)]
+        raise MalformedTokenError(
+            path,
+            f"{persons} distinct bodyIDs over {frames} frames would take "
+            f"{grid_bytes / 2**30:.1f} GiB as a dense clip (at most {cap / 2**30:.2f} GiB for a "
+            "file this size)",
+            tokens.line_of(last_person_starts),
+        )
 
 
 def _walk_quickly(tokens: Tokens) -> _Walk | None:
@@ -227,6 +247,7 @@ def _walk_strictly(tokens: Tokens, path: Path) -> _Walk:
 def _assemble(tokens: Tokens, walk: _Walk, path: Path) -> Clip:
     frames = len(walk.body_count)
     persons = len(walk.body_ids)
+    _check_dense_size(tokens, walk, path)
     starts = np.asarray(walk.body_starts, dtype=np.int64)
     # Every body block (info line, joint count, 25 joint lines) in one gather: (bodies, 311).
     token_index = starts[:, None] + np.arange(BODY_TOKENS)

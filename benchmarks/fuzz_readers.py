@@ -26,6 +26,7 @@ def load_campaign():
     path = REPOSITORY / "tests" / "readers" / "reader_fuzzing.py"
     spec = importlib.util.spec_from_file_location("reader_fuzzing", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
     spec.loader.exec_module(module)
     return module
 

@@ -147,6 +147,19 @@ def test_a_value_beyond_float32_is_non_finite_on_its_line(
     assert caught.value.line == 11
 
 
+@pytest.mark.parametrize(("line", "field", "value"), [(3, 3, "300"), (5, 11, "1.5")])
+def test_a_flag_that_int8_cannot_hold_is_malformed(
+    tmp_path: Path, a001_lines: list[str], line: int, field: int, value: str
+) -> None:
+    # hand state and joint trackingState are kept as int8: 300 wrapped to 44, 1.5 became 1
+    fields = a001_lines[line - 1].split()
+    fields[field] = value
+    a001_lines[line - 1] = " ".join(fields)
+    with pytest.raises(MalformedTokenError, match="small integer") as caught:
+        read_ntu_skeleton(write(tmp_path, a001_lines))
+    assert caught.value.line == line
+
+
 def test_a_body_id_beyond_64_bits_is_malformed(tmp_path: Path, a001_lines: list[str]) -> None:
     # found by the fuzz campaign: an OverflowError from numpy before
     a001_lines[2] = "77772057594037931327" + a001_lines[2][len("72057594037931101") :]

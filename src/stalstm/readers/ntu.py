@@ -48,6 +48,15 @@ BODY_INTEGER_FIELDS = {
     "is_restricted": 6,
     "body_tracking_state": 9,
 }
+# Columns of a body block holding integers kept as int8: the info fields above and every
+# joint's trackingState.
+INTEGER_COLUMNS = [
+    *BODY_INTEGER_FIELDS.values(),
+    *(
+        BODY_INFO_FIELDS + 1 + joint * JOINT_FIELDS + JOINT_FIELDS - 1
+        for joint in range(NTU_JOINTS)
+    ),
+]
 
 
 def parse_ntu_name(stem: str) -> dict[str, int]:
@@ -263,6 +272,16 @@ def _assemble(tokens: Tokens, walk: _Walk, path: Path) -> Clip:
         shown = tokens.text(first).decode("utf-8", errors="replace")
         raise NonFiniteError(
             path, f"value {shown} is beyond float32's range", tokens.line_of(first)
+        )
+    # The flag and state fields are kept as int8: a value that is no small integer would be
+    # silently wrapped or truncated there.
+    flags = blocks[:, INTEGER_COLUMNS]
+    bad = (flags != np.round(flags)) | (flags < -128) | (flags > 127)
+    if bad.any():
+        first = int(token_index[:, INTEGER_COLUMNS][bad].min())
+        shown = tokens.text(first).decode("utf-8", errors="replace")
+        raise MalformedTokenError(
+            path, f"{shown} where a small integer (a flag or state) belongs", tokens.line_of(first)
         )
     # One scatter onto the (frame, person) grid; absent bodies stay zero.
     body_frames = np.asarray(walk.body_frames, dtype=np.int64)

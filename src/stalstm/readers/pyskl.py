@@ -110,7 +110,7 @@ def annotation_to_clip(annotation: dict[str, Any], where: str, layout: str) -> C
 
     Every field is checked: ``frame_dir`` a non-empty string; ``keypoint`` a finite real array
     (M, T, V, C) with V the layout's joints and C = 2 or 3; ``keypoint_score`` (optional) a
-    finite real array (M, T, V); ``label`` (optional) a non-negative integer; ``img_shape``
+    finite real array (M, T, V); ``label`` (optional) a class index (-1: unknown); ``img_shape``
     (optional) two non-negative integers. Anything else is a ``DataError`` naming the file, the
     clip and the field.
     """

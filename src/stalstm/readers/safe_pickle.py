@@ -126,7 +126,7 @@ def check_opcodes(data: bytes) -> None:
     """Walk the pickle's opcodes without building anything (``pickletools.genops``), following the
     kinds of the stack's items: refuse the opcodes annotation files never need, memo indices
     beyond the entries written so far, and dictionary keys that are not plain scalars; every
-    declared length is checked against the bytes that remain (genops reads, never allocates)."""
+    declared length is checked against the bytes that remain (genops reads only what is there)."""
     stack: list[str] = []
     marks: list[int] = []
     memo: dict[int, str] = {}

@@ -1,7 +1,7 @@
 """The per-time-step reference of STA-LSTM: the test oracle for ``stalstm.model``.
 
-Written straight from the equations of ``docs/sta-lstm.md`` (AAAI 2017, eq. 1-7), one frame at a
-time, with every LSTM cell computed by hand:
+Written straight from the equations of ``docs/sta-lstm.md`` of this repository (AAAI 2017, eq.
+1-7), one frame at a time, with every LSTM cell computed by hand:
 
     i = sigmoid(W_ii x + b_ii + W_hi h + b_hi)      input gate
     f = sigmoid(W_if x + b_if + W_hf h + b_hf)      forget gate

@@ -119,6 +119,24 @@ def test_bad_json_layout_is_refused(tmp_path: Path, change: dict, message: str) 
     assert str(path) in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("content", "message", "line"),
+    [
+        (b'{\n  "name": "\xff"\n}', "not UTF-8", 2),  # was a bare UnicodeDecodeError
+        (b'{"name": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply", None),
+    ],
+)
+def test_unreadable_json_layout_is_a_layout_error(
+    tmp_path: Path, content: bytes, message: str, line: int | None
+) -> None:
+    # both found by the fuzz campaign (the second was a RecursionError from the JSON parser)
+    path = tmp_path / "layout.json"
+    path.write_bytes(content)
+    with pytest.raises(LayoutError, match=message) as caught:
+        get_layout(path)
+    assert caught.value.line == line and str(path) in str(caught.value)
+
+
 def test_unknown_layout_name() -> None:
     with pytest.raises(LayoutError, match="built-in layouts"):
         get_layout("kinect99")

@@ -88,9 +88,32 @@ def test_a_crafted_pickle_is_refused_without_running_it(tmp_path: Path) -> None:
         layout="openni15", preset="sbu",
     )  # fmt: skip
     (directory / WEIGHTS_FILE).write_bytes(pickle.dumps(WritesMarker(marker)))
-    with pytest.raises(UnsafePickleError):
-        load_model(directory)
+    for target in (directory, directory / WEIGHTS_FILE):
+        for allow_pickle in (False, True):  # a model.safetensors is never unpickled
+            with pytest.raises(UnsafePickleError, match="not unpickled"):
+                load_model(target, allow_pickle=allow_pickle)
     assert not marker.exists()
+
+
+def test_a_safetensors_file_starting_with_0x80_loads(tmp_path: Path) -> None:
+    # A safetensors file starts with its header length (8 bytes, little-endian); for this
+    # configuration its low byte is 0x80, a pickle's first byte (issue 11): it was refused.
+    config = STALSTMConfig(
+        num_joints=30, num_classes=8, variant="lstm", main_layers=2, main_hidden=512
+    )
+    model = build_model(config).eval()
+    directory = save_model(
+        tmp_path / "m", model, class_names=[str(n) for n in range(8)],
+        layout="openni15", preset="sbu",
+    )  # fmt: skip
+    assert (directory / WEIGHTS_FILE).read_bytes()[:1] == b"\x80"
+    joints = torch.randn(2, 5, 30, 3)
+    for target in (directory, directory / WEIGHTS_FILE, directory / DESCRIPTION_FILE):
+        loaded = load_model(target)
+        assert loaded.config == config
+        torch.testing.assert_close(
+            loaded.model(joints).logits, model(joints).logits, rtol=0, atol=0
+        )
 
 
 def test_a_trusted_torch_file_loads_with_allow_pickle(tmp_path: Path) -> None:

@@ -185,10 +185,15 @@ class Layout:
             text = path.read_text(encoding="utf-8")
         except OSError as error:
             raise LayoutError(path, f"cannot read layout file: {error.strerror}") from None
+        except UnicodeDecodeError as error:
+            line = path.read_bytes().count(b"\n", 0, error.start) + 1
+            raise LayoutError(path, f"not UTF-8 text: {error.reason}", line=line) from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as error:
             raise LayoutError(path, f"not valid JSON: {error.msg}", line=error.lineno) from None
+        except RecursionError:  # Python's JSON parser recurses once per nested array or object
+            raise LayoutError(path, "not a layout: JSON nested too deeply") from None
         return cls.from_dict(data, where=str(path))
 
     def to_json(self, path: str | Path) -> Path:

@@ -4,7 +4,7 @@ References:
     S. Song, C. Lan, J. Xing, W. Zeng, J. Liu, "An End-to-End Spatio-Temporal Attention Model for
     Human Action Recognition from Skeleton Data", AAAI 2017 (arXiv 1611.06067); journal version
     IEEE TIP 27(7), 2018. Equation numbers below follow the AAAI paper; the project's own
-    statement of the model is ``docs/sta-lstm.md`` of the shared documents.
+    statement of the model is ``docs/sta-lstm.md`` in this repository.
 
 Reading guide (B batch, T frames, K joints of all persons, C coordinates, N classes):
 

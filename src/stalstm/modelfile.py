@@ -12,14 +12,19 @@ A saved model is a directory holding two files:
                          preset name), "metadata"}
 
 A torch ``.pt`` / ``.pth`` / ``.ckpt`` file is a pickle, and unpickling can run any code the file's
-author chose. ``load_model`` therefore refuses such a file unless the caller passes
-``allow_pickle=True`` (``--allow-pickle`` on the command line), and it recognises a pickle by its
-bytes, not by its name, so renaming a pickle to ``model.safetensors`` does not get it through.
+author chose. ``load_model`` decides by parsing, not by guessing from first bytes: a model
+directory (or its ``model.json`` / ``model.safetensors`` named directly) is always read as JSON plus
+safetensors, and a ``model.safetensors`` that does not parse is a ``DataError`` (a pickle renamed to
+that name is never unpickled). Only a file the caller names otherwise can be unpickled, and only
+with ``allow_pickle=True`` (``--allow-pickle`` on the command line). A safetensors file starts
+with its header length as 8 little-endian bytes, so its first byte can be anything, 0x80 (a
+pickle's PROTO opcode) included: first bytes cannot tell the two apart.
 """
 
 from __future__ import annotations
 
 import json
+import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -193,7 +198,8 @@ def save_model(
 
 
 def looks_like_pickle(path: Path) -> bool:
-    """True for a file whose first bytes are those of a pickle or of a torch zip archive."""
+    """True for a file whose first bytes are those of a pickle or of a torch zip archive. Only a
+    hint for error messages: a safetensors file may start with 0x80 too (its header length)."""
     with path.open("rb") as handle:
         head = handle.read(4)
     return head.startswith(_PICKLE_MAGIC) or head.startswith(_ZIP_MAGIC)
@@ -209,31 +215,30 @@ def load_model(directory_or_file: str | Path, allow_pickle: bool = False) -> Loa
             whatever code the file names.
 
     Raises:
-        UnsafePickleError: a pickle-based file without ``allow_pickle``.
+        UnsafePickleError: a pickle-based file without ``allow_pickle``, or a pickle saved under
+            the name ``model.safetensors`` (never unpickled).
         DataError: a missing, malformed or inconsistent model file (naming file and field).
     """
     path = Path(directory_or_file)
     if not path.exists():
         raise DataError(path, "no such model file or directory")
     if path.is_dir():
-        directory = path
-    elif path.name in (WEIGHTS_FILE, DESCRIPTION_FILE) and not looks_like_pickle(path):
-        directory = path.parent
-    elif looks_like_pickle(path) or path.suffix in (".pt", ".pth", ".ckpt", ".pkl", ".bin"):
-        if not allow_pickle:
-            raise UnsafePickleError(
-                path,
-                "this is a pickle-based torch file, and loading it could run any code its author "
-                "put in it; refused. Load it only if you trust its source, with "
-                "allow_pickle=True (command line: --allow-pickle), or convert it once with "
-                "save_model to model.safetensors + model.json",
-            )
+        return _load_directory(path)
+    if path.name in (WEIGHTS_FILE, DESCRIPTION_FILE):
+        return _load_directory(path.parent)  # parsed as JSON + safetensors, whatever its bytes
+    if allow_pickle:
         return _load_pickled(path)
-    else:
-        raise DataError(
-            path, f"not a model: expected a directory with {WEIGHTS_FILE} and {DESCRIPTION_FILE}"
+    if looks_like_pickle(path) or path.suffix in (".pt", ".pth", ".ckpt", ".pkl", ".bin"):
+        raise UnsafePickleError(
+            path,
+            "this is a pickle-based torch file, and loading it could run any code its author "
+            "put in it; refused. Load it only if you trust its source, with "
+            "allow_pickle=True (command line: --allow-pickle), or convert it once with "
+            "save_model to model.safetensors + model.json",
         )
-    return _load_directory(directory)
+    raise DataError(
+        path, f"not a model: expected a directory with {WEIGHTS_FILE} and {DESCRIPTION_FILE}"
+    )
 
 
 def _read_description(path: Path) -> dict[str, Any]:
@@ -286,12 +291,16 @@ def _load_directory(directory: Path) -> LoadedModel:
     config = config_from_dict(description.get("config"), description_path)
     if not weights_path.is_file():
         raise DataError(weights_path, "model weights missing")
-    if looks_like_pickle(weights_path):
-        raise UnsafePickleError(weights_path, "a pickle named like a safetensors file; refused")
     try:
-        state = load_file(str(weights_path))
+        state = load_file(str(weights_path))  # safetensors parses; it never unpickles
     except (SafetensorError, OSError, ValueError) as error:
-        raise DataError(weights_path, f"not a readable safetensors file: {error}") from error
+        if looks_like_pickle(weights_path):
+            raise UnsafePickleError(
+                weights_path,
+                f"not a safetensors file but, by its first bytes, a pickle ({error}); it was "
+                "not unpickled",
+            ) from None
+        raise DataError(weights_path, f"not a readable safetensors file: {error}") from None
     model = _build(config, state, weights_path)
     return _loaded_from_description(model, description, description_path)
 
@@ -352,7 +361,10 @@ def _load_pickled(path: Path) -> LoadedModel:
     """Unpickle a torch file the caller has said they trust: either a whole ``STALSTM`` or a
     dict with the ``model.json`` keys plus ``state_dict`` (a ``model.`` prefix, as Lightning
     modules add, is removed)."""
-    content = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        content = torch.load(path, map_location="cpu", weights_only=False)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as error:
+        raise DataError(path, f"not a readable torch file: {error}") from None
     if isinstance(content, STALSTM):
         model = content.eval()
         description: dict[str, Any] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -132,6 +133,57 @@ def test_non_finite_coordinate(tmp_path: Path, a001_lines: list[str], bad: str) 
     with pytest.raises(NonFiniteError) as caught:
         read_ntu_skeleton(write(tmp_path, a001_lines))
     assert caught.value.line == 11
+
+
+def test_a_value_beyond_float32_is_non_finite_on_its_line(
+    tmp_path: Path, a001_lines: list[str]
+) -> None:
+    # finite as float64, inf in the float32 clip (found by the fuzz campaign)
+    fields = a001_lines[10].split()
+    fields[2] = "1e39"
+    a001_lines[10] = " ".join(fields)
+    with pytest.raises(NonFiniteError, match="beyond float32") as caught:
+        read_ntu_skeleton(write(tmp_path, a001_lines))
+    assert caught.value.line == 11
+
+
+@pytest.mark.parametrize(("line", "field", "value"), [(3, 3, "300"), (5, 11, "1.5")])
+def test_a_flag_that_int8_cannot_hold_is_malformed(
+    tmp_path: Path, a001_lines: list[str], line: int, field: int, value: str
+) -> None:
+    # hand state and joint trackingState are kept as int8: 300 wrapped to 44, 1.5 became 1
+    fields = a001_lines[line - 1].split()
+    fields[field] = value
+    a001_lines[line - 1] = " ".join(fields)
+    with pytest.raises(MalformedTokenError, match="small integer") as caught:
+        read_ntu_skeleton(write(tmp_path, a001_lines))
+    assert caught.value.line == line
+
+
+def test_a_body_id_beyond_64_bits_is_malformed(tmp_path: Path, a001_lines: list[str]) -> None:
+    # found by the fuzz campaign: an OverflowError from numpy before
+    a001_lines[2] = "77772057594037931327" + a001_lines[2][len("72057594037931101") :]
+    with pytest.raises(MalformedTokenError, match="64 bits") as caught:
+        read_ntu_skeleton(write(tmp_path, a001_lines))
+    assert caught.value.line == 3
+
+
+def test_a_new_body_in_every_frame_is_refused_before_a_dense_allocation(tmp_path: Path) -> None:
+    # 600 frames, each with one body of a new bodyID: 390 kB of text would need a dense
+    # (600, 600, 311) float32 grid of 448 MB; 5,000 such bodies (3 MB) would need 31 GB.
+    joint = " ".join(["0"] * 12)
+    bodies = [f"1\n{100 + k} 0 0 0 0 0 0 0 0 2\n25\n" + "\n".join([joint] * 25) for k in range(600)]
+    path = tmp_path / "S001C001P001R001A001.skeleton"
+    path.write_text("600\n" + "\n".join(bodies) + "\n")
+    tracemalloc.start()
+    try:
+        with pytest.raises(MalformedTokenError, match="600 distinct bodyIDs") as caught:
+            read_ntu_skeleton(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert caught.value.line == 2 + 28 * 599 + 1  # the last new body's info line
+    assert peak < 64 * 2**20
 
 
 def test_empty_file(tmp_path: Path) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import collections
+import io
 import os
 import pickle
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ from stalstm.errors import (
     LayoutMismatchError,
     MalformedTokenError,
     NonFiniteError,
+    TruncatedFileError,
     UnsafePickleError,
 )
 from stalstm.readers import (
@@ -30,6 +33,7 @@ from stalstm.readers import (
     read_sbu_clip,
     write_pyskl,
 )
+from stalstm.readers.generic import read_generic_clip, read_labels
 from stalstm.readers.msr import AllZeroClipError
 from stalstm.readers.ntu import read_ntu_skeleton
 
@@ -74,6 +78,7 @@ def test_glued_sbu_file(data_root: Path) -> None:
             2,
         ),
         (lambda rows: ["", "  "], EmptyFileError, None),
+        (lambda rows: [rows[0], "2" + ",1e39" * 90], NonFiniteError, 2),  # inf as float32
     ],
 )
 def test_bad_sbu_files(tmp_path: Path, data_root: Path, edit, error, line) -> None:
@@ -223,6 +228,82 @@ def test_generic_bad_cases(tmp_path: Path, arrays, labels, error, message) -> No
     folder = make_folder(tmp_path, arrays, labels)
     with pytest.raises(error, match=message):
         list(read_generic(folder, "coco17"))
+
+
+@pytest.mark.parametrize(
+    ("labels", "message", "line"),
+    [
+        (b"clip,label\nwalk\nwave,1\n", "empty label", 2),  # was AttributeError
+        (b"clip,label\nwalk,\nwave,1\n", "empty label", 2),  # was a class named ""
+        (b"clip,label\nwalk,\xff\nwave,1\n", "not UTF-8", 2),  # was UnicodeDecodeError
+        (b"clip,label,fold\nwalk,1,\xc2\xb2\nwave,1,1\n", "positive integer", 2),  # int("²")
+    ],
+)
+def test_bad_labels_csv_names_the_line(
+    tmp_path: Path, labels: bytes, message: str, line: int
+) -> None:
+    for name in ("walk.npy", "wave.npy"):
+        (tmp_path / name).touch()
+    (tmp_path / "labels.csv").write_bytes(labels)
+    with pytest.raises(DataError, match=message) as caught:
+        read_labels(tmp_path)
+    assert caught.value.line == line and str(tmp_path / "labels.csv") in str(caught.value)
+
+
+def npy_with_header(shape: tuple, descr: str = "<f4", data: bytes = b"") -> bytes:
+    buffer = io.BytesIO()
+    header = {"descr": descr, "fortran_order": False, "shape": shape}
+    np.lib.format.write_array_header_1_0(buffer, header)
+    return buffer.getvalue() + data
+
+
+@pytest.mark.parametrize(
+    ("content", "error", "message"),
+    [
+        (b"", DataError, "not a readable .npy"),  # was numpy's EOFError
+        (npy_with_header((10**9, 2, 17, 2), data=bytes(64)), TruncatedFileError, "declares"),
+        (npy_with_header((2, 1, 17, 2), data=bytes(1000)), DataError, "holds 1000 bytes"),
+        (npy_with_header((0, 1, 17, 2)), EmptyFileError, "no frames"),
+        (npy_with_header((2, 17, 2), "<c8", bytes(544)), DataError, "not real-valued"),
+        (npy_with_header((2, 17, 2), "|O"), DataError, "not real-valued"),
+        (  # an unbalanced bracket in the header: numpy raised tokenize.TokenError
+            npy_with_header((2, 17, 2)).replace(b"(2,", b"((2,"),
+            DataError,
+            "not a readable .npy",
+        ),
+        (
+            npy_with_header((2, 17, 2), "<f8", np.full(68, 1e300).tobytes()),
+            NonFiniteError,
+            "float32",
+        ),
+    ],
+)
+def test_bad_npy_files_are_refused_before_allocating(
+    tmp_path: Path, content: bytes, error: type, message: str
+) -> None:
+    # found by the fuzz campaign: numpy's EOFError and tokenize.TokenError escaped, and a
+    # header claiming 10**9 frames was read as such
+    path = tmp_path / "clip.npy"
+    path.write_bytes(content)
+    tracemalloc.start()
+    try:
+        with pytest.raises(error, match=message) as caught:
+            read_generic_clip(path, "coco17")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(path) in str(caught.value)
+    assert peak < 2**20
+
+
+def test_a_csv_value_beyond_float32_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "clip.csv"
+    rows = [",".join(["0.5"] * 34)] * 3
+    rows[1] = ",".join(["0.5"] * 33 + ["1e39"])
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(NonFiniteError, match="column 34 is 1e\\+39") as caught:
+        read_generic_clip(path, "coco17")
+    assert caught.value.line == 2
 
 
 def test_read_clip_picks_the_reader_by_name(data_root: Path, tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from stalstm.readers.ntu import read_ntu_skeleton
 from stalstm.readers.pyskl import (
     PysklAnnotations,
     annotation_to_clip,
+    pyskl_annotations,
     read_pyskl,
     safe_load_pickle,
     write_pyskl,
@@ -80,10 +81,9 @@ def list_samples(dataset: str, root: str | Path, layout: str | None = None) -> l
         return [SampleRef("msr", msr_clip_name(p), str(p)) for p in paths]
     if dataset == "pyskl":
         pickle_path = _single_pickle(root)
-        content = safe_load_pickle(pickle_path)
-        annotations = content.get("annotations", []) if isinstance(content, dict) else []
+        annotations = pyskl_annotations(safe_load_pickle(pickle_path), pickle_path)
         return [
-            SampleRef("pyskl", str(a.get("frame_dir", k)), str(pickle_path), k, layout or "coco17")
+            SampleRef("pyskl", a["frame_dir"], str(pickle_path), k, layout or "coco17")
             for k, a in enumerate(annotations)
         ]
     if dataset == "generic":
@@ -126,6 +126,8 @@ def read_sample(ref: SampleRef) -> Clip:
         # Each worker reloads the pickle; PYSKL files are one array per clip, so a cache
         # keyed by path keeps this to one load per process.
         annotations = _load_annotations(ref.path)
+        if not 0 <= ref.index < len(annotations):
+            raise DataError(ref.path, f"no annotation {ref.index} (the file changed?)")
         return annotation_to_clip(annotations[ref.index], ref.path, ref.layout or "coco17")
     if ref.dataset == "generic":
         return read_generic_clip(ref.path, ref.layout, ref.label, dict(ref.fields))
@@ -138,8 +140,7 @@ _ANNOTATION_CACHE: dict[str, list[dict]] = {}
 def _load_annotations(path: str) -> list[dict]:
     if path not in _ANNOTATION_CACHE:
         _ANNOTATION_CACHE.clear()
-        content = safe_load_pickle(path)
-        _ANNOTATION_CACHE[path] = content["annotations"]
+        _ANNOTATION_CACHE[path] = pyskl_annotations(safe_load_pickle(path), path)
     return _ANNOTATION_CACHE[path]
 
 

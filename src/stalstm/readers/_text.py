@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from stalstm.errors import EmptyFileError, MalformedTokenError, NonFiniteError
+from stalstm.readers._checks import first_beyond_float32
 
 DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 NON_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
@@ -53,7 +54,16 @@ def read_rows(
     line_numbers = [n for n in line_numbers if n]
     if not rows:
         raise EmptyFileError(path, "no data rows")
-    return np.asarray(rows, dtype=np.float64), line_numbers
+    values = np.asarray(rows, dtype=np.float64)
+    beyond = first_beyond_float32(values)
+    if beyond is not None:  # finite here, but inf once the clip stores it as float32
+        row, column = divmod(beyond, values.shape[1])
+        raise NonFiniteError(
+            path,
+            f"column {column + 1} is {values[row, column]:g}, beyond float32's range",
+            line=line_numbers[row],
+        )
+    return values, line_numbers
 
 
 def _looks_numeric(cells: list[str]) -> bool:

@@ -13,20 +13,33 @@ Every clip listed must have a file and every file must be listed: nothing is dro
 from __future__ import annotations
 
 import csv
+import io
+import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.lib import format as npy_format
 
 from stalstm.clip import UNKNOWN, Clip
-from stalstm.errors import DataError, LayoutMismatchError, NonFiniteError
+from stalstm.errors import (
+    DataError,
+    EmptyFileError,
+    LayoutMismatchError,
+    NonFiniteError,
+    TruncatedFileError,
+)
 from stalstm.layouts import Layout, get_layout
+from stalstm.readers._checks import check_float32_range
 from stalstm.readers._text import read_rows
 
 LABELS_FILE = "labels.csv"
 OPTIONAL_COLUMNS = ("subject", "view", "setup", "replication", "fold")
 CLIP_SUFFIXES = (".npy", ".csv")
+_INTEGER = re.compile(r"-?[0-9]+")  # ASCII digits only: int() takes other scripts' digits too
+_NATURAL = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -54,33 +67,29 @@ def read_labels(folder: str | Path) -> GenericIndex:
     labels_path = folder / LABELS_FILE
     if not labels_path.is_file():
         raise DataError(folder, f"no {LABELS_FILE} in the folder")
-    with labels_path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        header = [name.strip() for name in reader.fieldnames or []]
-        reader.fieldnames = header
-        for required in ("clip", "label"):
-            if required not in header:
-                raise DataError(labels_path, f"missing column {required!r}", line=1)
-        raw = [(reader.line_num, row) for row in reader]
-    texts = [row["label"].strip() for _, row in raw]
-    by_name = not all(text.lstrip("-").isdigit() for text in texts)
+    raw = _label_table(labels_path)
+    texts = [(row.get("label") or "").strip() for _, row in raw]
+    for (line, _), text in zip(raw, texts, strict=True):
+        if not text:
+            raise DataError(labels_path, "empty label", line=line, field="label")
+    by_name = not all(_INTEGER.fullmatch(text) for text in texts)
     class_names = sorted(set(texts)) if by_name else []
+    index_of = {name: index for index, name in enumerate(class_names)}
     rows: list[LabelRow] = []
     seen: set[str] = set()
-    for line, row in raw:
+    for (line, row), text in zip(raw, texts, strict=True):
         clip = (row.get("clip") or "").strip()
         if not clip:
             raise DataError(labels_path, "empty clip name", line=line, field="clip")
         if clip in seen:
             raise DataError(labels_path, f"clip {clip!r} listed twice", line=line, field="clip")
         seen.add(clip)
-        text = row["label"].strip()
-        label = class_names.index(text) if by_name else int(text)
+        label = index_of[text] if by_name else int(text)
         fields = {}
         for column in OPTIONAL_COLUMNS:
             value = (row.get(column) or "").strip()
             if value:
-                if not value.isdigit():
+                if not _NATURAL.fullmatch(value):
                     raise DataError(
                         labels_path, f"{value!r} is not a positive integer", line, column
                     )
@@ -101,6 +110,26 @@ def read_labels(folder: str | Path) -> GenericIndex:
     if unlisted:
         raise DataError(files[unlisted[0]], f"not listed in {LABELS_FILE}")
     return GenericIndex(rows=rows, files=files, class_names=class_names)
+
+
+def _label_table(labels_path: Path) -> list[tuple[int, dict[str, str | None]]]:
+    """The rows of ``labels.csv`` with their line numbers; the header must name clip, label."""
+    data = labels_path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise DataError(labels_path, f"not UTF-8 text: {error.reason}", line=line) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = [name.strip() for name in reader.fieldnames or []]
+        reader.fieldnames = header
+        for required in ("clip", "label"):
+            if required not in header:
+                raise DataError(labels_path, f"missing column {required!r}", line=1)
+        return [(reader.line_num, row) for row in reader]
+    except csv.Error as error:  # a NUL byte, a quote left open at the end...
+        raise DataError(labels_path, f"not readable CSV: {error}", line=reader.line_num) from None
 
 
 def read_generic_clip(
@@ -131,16 +160,31 @@ def read_generic_clip(
 
 
 def _read_npy(path: Path, layout: Layout) -> np.ndarray:
+    """The array of a ``.npy`` clip. Its header is read and checked first (a real-valued dtype,
+    3 or 4 dimensions, exactly as many data bytes as the shape needs), so that a header claiming
+    10**9 frames is an error rather than an allocation of what it claims."""
     try:
-        array = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as error:
-        raise DataError(path, f"not a readable .npy array: {error}") from None
+        with path.open("rb") as handle:
+            version = npy_format.read_magic(handle)
+            if version == (1, 0):
+                shape, _, dtype = npy_format.read_array_header_1_0(handle)
+            elif version == (2, 0):
+                shape, _, dtype = npy_format.read_array_header_2_0(handle)
+            else:
+                raise DataError(path, f".npy format version {version} is not read (1.0, 2.0 are)")
+            _check_npy_header(path, shape, dtype, path.stat().st_size - handle.tell())
+            handle.seek(0)
+            array = npy_format.read_array(handle, allow_pickle=False)
+    except DataError:
+        raise
+    # numpy parses the header text with Python's tokenizer and literal_eval, which raise many
+    # kinds of errors on a corrupt header (ValueError, SyntaxError, tokenize.TokenError...).
+    except Exception as error:
+        raise DataError(
+            path, f"not a readable .npy array: {type(error).__name__}: {error}"
+        ) from None
     if array.ndim == 3:
         array = array[:, None]
-    if array.ndim != 4:
-        raise LayoutMismatchError(
-            path, f"shape {array.shape}: expected (T, M, V, C) or (T, V, C)", field="shape"
-        )
     if array.shape[2] != layout.num_joints:
         raise LayoutMismatchError(
             path,
@@ -151,12 +195,31 @@ def _read_npy(path: Path, layout: Layout) -> np.ndarray:
         raise LayoutMismatchError(
             path, f"{array.shape[3]} coordinates, expected 2 or 3", field="coordinates"
         )
-    if not np.issubdtype(array.dtype, np.number):
-        raise DataError(path, f"dtype {array.dtype} is not numeric", field="dtype")
     if not np.isfinite(array).all():
         frame = int(np.argwhere(~np.isfinite(array))[0][0])
         raise NonFiniteError(path, f"non-finite value in frame {frame}", field="joints")
+    check_float32_range(array, path, field="joints")
     return array.astype(np.float32)
+
+
+def _check_npy_header(path: Path, shape: tuple[int, ...], dtype: np.dtype, data_bytes: int) -> None:
+    if dtype.kind not in "iuf":
+        raise DataError(path, f"dtype {dtype} is not real-valued", field="dtype")
+    if len(shape) not in (3, 4):
+        raise LayoutMismatchError(
+            path, f"shape {shape}: expected (T, M, V, C) or (T, V, C)", field="shape"
+        )
+    if shape[0] == 0 or (len(shape) == 4 and shape[1] == 0):
+        raise EmptyFileError(path, f"shape {shape}: no frames or no persons", field="shape")
+    needed = math.prod(shape) * dtype.itemsize
+    if needed != data_bytes:
+        error = TruncatedFileError if needed > data_bytes else DataError
+        raise error(
+            path,
+            f"the header declares shape {shape} of {dtype} ({needed} bytes), "
+            f"the file holds {data_bytes} bytes of data",
+            field="shape",
+        )
 
 
 def read_generic(folder: str | Path, layout: str | Path | Layout) -> Iterator[Clip]:

@@ -27,12 +27,16 @@ from stalstm.errors import (
     NonFiniteError,
     TruncatedFileError,
 )
+from stalstm.readers._checks import first_beyond_float32
 from stalstm.readers._tokens import Tokens, tokenize_numbers
 
 NTU_JOINTS = 25
 BODY_INFO_FIELDS = 10
 JOINT_FIELDS = 12
 BODY_TOKENS = BODY_INFO_FIELDS + 1 + NTU_JOINTS * JOINT_FIELDS
+MAX_BODY_ID = 2**63 - 1  # kept as int64 (the real ones have 17 digits)
+MIN_GRID_CAP = 256 * 2**20  # bytes of the dense (frames, persons, 311) grid always allowed
+GRID_BYTES_PER_FILE_BYTE = 64
 NAME_PATTERN = re.compile(r"S(\d{3})C(\d{3})P(\d{3})R(\d{3})A(\d{3})")
 # Per-body-frame integer fields of the info line (after the bodyID) and their extras keys.
 BODY_INTEGER_FIELDS = {
@@ -44,6 +48,15 @@ BODY_INTEGER_FIELDS = {
     "is_restricted": 6,
     "body_tracking_state": 9,
 }
+# Columns of a body block holding integers kept as int8: the info fields above and every
+# joint's trackingState.
+INTEGER_COLUMNS = [
+    *BODY_INTEGER_FIELDS.values(),
+    *(
+        BODY_INFO_FIELDS + 1 + joint * JOINT_FIELDS + JOINT_FIELDS - 1
+        for joint in range(NTU_JOINTS)
+    ),
+]
 
 
 def parse_ntu_name(stem: str) -> dict[str, int]:
@@ -110,6 +123,24 @@ def _count(tokens: Tokens, index: int, what: str, path: Path) -> int:
     return int(text)
 
 
+def _check_dense_size(tokens: Tokens, walk: _Walk, path: Path) -> None:
+    """The clip is dense over (frames, persons): a file whose bodyIDs each appear in one frame
+    would need frames x persons x 311 float32 from a few kilobytes per body. Refuse a grid
+    larger than ``MIN_GRID_CAP`` or ``GRID_BYTES_PER_FILE_BYTE`` x the file's size."""
+    frames, persons = len(walk.body_count), len(walk.body_ids)
+    grid_bytes = frames * persons * BODY_TOKENS * 4
+    cap = max(MIN_GRID_CAP, GRID_BYTES_PER_FILE_BYTE * len(tokens.data))
+    if grid_bytes > cap:
+        last_person_starts = walk.body_starts[walk.body_slots.index(persons - 1)]
+        raise MalformedTokenError(
+            path,
+            f"{persons} distinct bodyIDs over {frames} frames would take "
+            f"{grid_bytes / 2**30:.1f} GiB as a dense clip (at most {cap / 2**30:.2f} GiB for a "
+            "file this size)",
+            tokens.line_of(last_person_starts),
+        )
+
+
 def _walk_quickly(tokens: Tokens) -> _Walk | None:
     """The structure of a well-formed file, jumping from body count to body count (a body is
     always BODY_TOKENS tokens) and checking joint counts and bodyIDs for all bodies at once.
@@ -151,9 +182,9 @@ def _walk_quickly(tokens: Tokens) -> _Walk | None:
     ):
         return None
     id_texts = [data[starts_of[k] : ends_of[k]] for k in body_starts]
-    if not all(text.isdigit() for text in id_texts):
+    if not all(text.isdigit() and int(text) <= MAX_BODY_ID for text in id_texts):
         return None
-    ids = np.asarray([int(text) for text in id_texts], dtype=np.uint64)  # exact, never via float
+    ids = np.asarray([int(text) for text in id_texts], dtype=np.int64)  # exact, never via float
     frames = np.asarray(body_frames, dtype=np.int64)
     if len(ids) > 1:  # the same bodyID twice in one frame
         order = np.lexsort((ids, frames))
@@ -185,6 +216,12 @@ def _walk_strictly(tokens: Tokens, path: Path) -> _Walk:
         for body in range(bodies):
             where = f"body {body + 1} of frame {frame + 1}"
             body_id = _count(tokens, cursor, f"the bodyID of {where}", path)
+            if body_id > MAX_BODY_ID:
+                raise MalformedTokenError(
+                    path,
+                    f"bodyID {body_id} of {where} does not fit 64 bits",
+                    tokens.line_of(cursor),
+                )
             if body_id in seen_in_frame:
                 raise MalformedTokenError(
                     path,
@@ -219,6 +256,7 @@ def _walk_strictly(tokens: Tokens, path: Path) -> _Walk:
 def _assemble(tokens: Tokens, walk: _Walk, path: Path) -> Clip:
     frames = len(walk.body_count)
     persons = len(walk.body_ids)
+    _check_dense_size(tokens, walk, path)
     starts = np.asarray(walk.body_starts, dtype=np.int64)
     # Every body block (info line, joint count, 25 joint lines) in one gather: (bodies, 311).
     token_index = starts[:, None] + np.arange(BODY_TOKENS)
@@ -228,6 +266,23 @@ def _assemble(tokens: Tokens, walk: _Walk, path: Path) -> Clip:
         first = int(token_index[~np.isfinite(blocks)].min())
         shown = tokens.text(first).decode("utf-8", errors="replace")
         raise NonFiniteError(path, f"value {shown!r}", tokens.line_of(first))
+    beyond = first_beyond_float32(blocks)
+    if beyond is not None:  # finite as float64, inf in the float32 clip
+        first = int(token_index.reshape(-1)[beyond])
+        shown = tokens.text(first).decode("utf-8", errors="replace")
+        raise NonFiniteError(
+            path, f"value {shown} is beyond float32's range", tokens.line_of(first)
+        )
+    # The flag and state fields are kept as int8: a value that is no small integer would be
+    # silently wrapped or truncated there.
+    flags = blocks[:, INTEGER_COLUMNS]
+    bad = (flags != np.round(flags)) | (flags < -128) | (flags > 127)
+    if bad.any():
+        first = int(token_index[:, INTEGER_COLUMNS][bad].min())
+        shown = tokens.text(first).decode("utf-8", errors="replace")
+        raise MalformedTokenError(
+            path, f"{shown} where a small integer (a flag or state) belongs", tokens.line_of(first)
+        )
     # One scatter onto the (frame, person) grid; absent bodies stay zero.
     body_frames = np.asarray(walk.body_frames, dtype=np.int64)
     body_slots = np.asarray(walk.body_slots, dtype=np.int64)

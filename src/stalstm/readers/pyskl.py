@@ -2,13 +2,13 @@
 
 Format: ``dict(split=dict(name -> list of frame_dir), annotations=list of dict(frame_dir,
 label, total_frames, img_shape, keypoint float (M, T, V, C), keypoint_score (M, T, V)
-optional))``. A pickle can run any code when loaded, so it is read with an unpickler that
-only builds plain containers and numpy arrays and refuses every other global by name.
+optional))``. A pickle can run any code when loaded, so it is read by
+``stalstm.readers.safe_pickle``, which builds only containers, scalars and plain numpy arrays;
+every field is then checked for type and shape here before it becomes a ``Clip``.
 """
 
 from __future__ import annotations
 
-import io
 import pickle
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,47 +17,20 @@ from typing import Any
 
 import numpy as np
 
-from stalstm.clip import Clip
-from stalstm.errors import DataError, LayoutMismatchError, UnsafePickleError
+from stalstm.clip import UNKNOWN, Clip
+from stalstm.errors import DataError, LayoutMismatchError, NonFiniteError
+from stalstm.layouts import get_layout
+from stalstm.readers._checks import check_float32_range
+from stalstm.readers.safe_pickle import safe_load_pickle
 
-# What numpy's own array and scalar pickles ask for, in numpy 1.x and 2.x spellings.
-_ALLOWED_GLOBALS = {
-    (module, name)
-    for module in ("numpy.core.multiarray", "numpy._core.multiarray")
-    for name in ("_reconstruct", "scalar")
-} | {
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    # protocol-5 array pickles rebuild the array from its raw bytes
-    ("numpy.core.numeric", "_frombuffer"),
-    ("numpy._core.numeric", "_frombuffer"),
-}
-
-
-class _ArraysOnlyUnpickler(pickle.Unpickler):
-    def __init__(self, file: io.BufferedIOBase, where: str) -> None:
-        super().__init__(file)
-        self.where = where
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _ALLOWED_GLOBALS:
-            return super().find_class(module, name)
-        raise UnsafePickleError(
-            self.where,
-            f"refused to load {module}.{name}: only plain containers and numpy arrays are read",
-        )
-
-
-def safe_load_pickle(path: str | Path) -> Any:
-    """Unpickle ``path`` allowing only containers, numbers, strings and numpy arrays."""
-    path = Path(path)
-    with path.open("rb") as handle:
-        try:
-            return _ArraysOnlyUnpickler(handle, str(path)).load()
-        except UnsafePickleError:
-            raise
-        except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as error:
-            raise DataError(path, f"not a readable pickle: {error}") from None
+__all__ = [
+    "PysklAnnotations",
+    "annotation_to_clip",
+    "pyskl_annotations",
+    "read_pyskl",
+    "safe_load_pickle",
+    "write_pyskl",
+]
 
 
 @dataclass
@@ -70,44 +43,137 @@ class PysklAnnotations:
     layout: str = "coco17"
 
 
-def annotation_to_clip(annotation: dict[str, Any], where: str, layout: str) -> Clip:
-    """One annotation dict -> Clip; PYSKL's keypoint (M, T, V, C) becomes joints (T, M, V, C)."""
-    name = str(annotation.get("frame_dir", ""))
-    if not name:
-        raise DataError(where, "annotation without frame_dir", field="frame_dir")
-    keypoint = annotation.get("keypoint")
-    if not isinstance(keypoint, np.ndarray) or keypoint.ndim != 4:
-        shape = getattr(keypoint, "shape", None)
+def pyskl_annotations(content: Any, where: str | Path) -> list[dict[str, Any]]:
+    """The annotation dicts of an unpickled PYSKL file, checked for what listing needs: a dict
+    with an ``annotations`` list of dicts, each with a unique, non-empty string ``frame_dir``."""
+    if not isinstance(content, dict) or not isinstance(content.get("annotations"), list):
+        raise DataError(where, "expected a dict with an 'annotations' list (and 'split')")
+    seen: set[str] = set()
+    for index, annotation in enumerate(content["annotations"]):
+        if not isinstance(annotation, dict):
+            raise DataError(
+                where, f"annotation {index} is a {type(annotation).__name__}, not a dict"
+            )
+        name = annotation.get("frame_dir")
+        if not isinstance(name, str) or not name:
+            raise DataError(where, f"annotation {index} has no frame_dir name", field="frame_dir")
+        if name in seen:
+            raise DataError(where, f"clip {name!r} appears twice", field="frame_dir")
+        seen.add(name)
+    return content["annotations"]
+
+
+def _splits(content: dict[str, Any], where: str | Path) -> dict[str, list[str]]:
+    splits = content.get("split", {})
+    if not isinstance(splits, dict) or not all(
+        isinstance(name, str)
+        and isinstance(members, (list, tuple))
+        and all(isinstance(member, str) for member in members)
+        for name, members in splits.items()
+    ):
+        raise DataError(where, "'split' must map split names to lists of clip names", field="split")
+    return {name: list(members) for name, members in splits.items()}
+
+
+def _integer(value: Any) -> int | None:
+    """``value`` as an int when it is an integer (Python or numpy, not bool), else None."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
+    return None
+
+
+def _real_array(value: Any, where: str, name: str, ndim: int) -> np.ndarray:
+    if (
+        not isinstance(value, np.ndarray)
+        or value.ndim != ndim
+        or value.dtype.kind not in "iuf"
+        or 0 in value.shape
+    ):
+        description = (
+            f"a {value.dtype} array of shape {value.shape}"
+            if isinstance(value, np.ndarray)
+            else type(value).__name__
+        )
         raise LayoutMismatchError(
-            f"{where}: {name}",
-            f"keypoint must be an array (M, T, V, C), got {shape}",
+            where,
+            f"{name} must be a non-empty real-valued array of {ndim} dimensions, got {description}",
+            field=name,
+        )
+    if not np.isfinite(value).all():
+        raise NonFiniteError(where, f"non-finite {name}", field=name)
+    check_float32_range(value, where, field=name)
+    return value
+
+
+def annotation_to_clip(annotation: dict[str, Any], where: str, layout: str) -> Clip:
+    """One annotation dict -> Clip; PYSKL's keypoint (M, T, V, C) becomes joints (T, M, V, C).
+
+    Every field is checked: ``frame_dir`` a non-empty string; ``keypoint`` a finite real array
+    (M, T, V, C) with V the layout's joints and C = 2 or 3; ``keypoint_score`` (optional) a
+    finite real array (M, T, V); ``label`` (optional) a class index (-1: unknown); ``img_shape``
+    (optional) two non-negative integers. Anything else is a ``DataError`` naming the file, the
+    clip and the field.
+    """
+    if not isinstance(annotation, dict):
+        raise DataError(where, f"an annotation is a {type(annotation).__name__}, not a dict")
+    name = annotation.get("frame_dir")
+    if not isinstance(name, str) or not name:
+        raise DataError(where, "annotation without frame_dir", field="frame_dir")
+    clip_where = f"{where}: {name}"
+    keypoint = _real_array(annotation.get("keypoint"), clip_where, "keypoint", 4)
+    joints, coordinates = keypoint.shape[2:]
+    expected_joints = get_layout(layout).num_joints
+    if joints != expected_joints or coordinates not in (2, 3):
+        raise LayoutMismatchError(
+            clip_where,
+            f"keypoint (M, T, V, C) = {keypoint.shape}: layout {layout} has V = "
+            f"{expected_joints} joints, and C must be 2 or 3",
             field="keypoint",
         )
-    if not np.isfinite(keypoint).all():
-        raise DataError(f"{where}: {name}", "non-finite keypoint", field="keypoint")
     extras: dict[str, Any] = {}
     score = annotation.get("keypoint_score")
     if score is not None:
-        extras["keypoint_score"] = np.asarray(score, dtype=np.float32).transpose(1, 0, 2)
+        score = _real_array(score, clip_where, "keypoint_score", 3)
+        if score.shape != keypoint.shape[:3]:
+            raise LayoutMismatchError(
+                clip_where,
+                f"keypoint_score has shape {score.shape}, keypoint needs {keypoint.shape[:3]}",
+                field="keypoint_score",
+            )
+        extras["keypoint_score"] = score.astype(np.float32).transpose(1, 0, 2)
     if "img_shape" in annotation:
-        extras["img_shape"] = tuple(int(v) for v in annotation["img_shape"])
+        extras["img_shape"] = _image_shape(annotation["img_shape"], clip_where)
+    label = _integer(annotation.get("label", UNKNOWN))
+    if label is None or label < UNKNOWN:
+        shown = annotation.get("label")
+        shown = repr(shown) if _integer(shown) is not None else type(shown).__name__
+        raise DataError(clip_where, f"label {shown} is not a class index", field="label")
     return Clip(
         name=name,
         joints=np.ascontiguousarray(keypoint.transpose(1, 0, 2, 3), dtype=np.float32),
-        label=int(annotation.get("label", -1)),
+        label=label,
         layout=layout,
         extras=extras,
     )
 
 
+def _image_shape(value: Any, where: str) -> tuple[int, ...]:
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        value = value.tolist()
+    sizes = [_integer(item) for item in value] if isinstance(value, (tuple, list)) else []
+    if len(sizes) != 2 or any(size is None or size < 0 for size in sizes):
+        raise DataError(where, "img_shape is not (height, width)", field="img_shape")
+    return tuple(sizes)
+
+
 def read_pyskl(path: str | Path, layout: str = "coco17") -> PysklAnnotations:
-    """Read a PYSKL/MMAction2 annotation pickle with the restricted unpickler."""
+    """Read a PYSKL/MMAction2 annotation pickle with the restricted unpickler; every
+    annotation is checked (see ``annotation_to_clip``)."""
     where = str(path)
     content = safe_load_pickle(path)
-    if not isinstance(content, dict) or "annotations" not in content:
-        raise DataError(where, "expected a dict with 'annotations' (and 'split')")
-    clips = [annotation_to_clip(a, where, layout) for a in content["annotations"]]
-    splits = {str(k): [str(n) for n in v] for k, v in content.get("split", {}).items()}
+    annotations = pyskl_annotations(content, where)
+    splits = _splits(content, where)
+    clips = [annotation_to_clip(annotation, where, layout) for annotation in annotations]
     return PysklAnnotations(clips=clips, splits=splits, layout=layout)
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-DATASET_HELP = "Data set kind: ntu, sbu, msr, pyskl or generic."
+DATASET_HELP = "Data set kind: ntu, sbu, msr, utd-mhad, pyskl or generic."
 
 
 def register(app: typer.Typer) -> None:
@@ -27,7 +27,8 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--preset",
                 help="Preparation preset (none, sgn, agcn, pyskl, sbu, msr); "
-                "default: sgn for ntu, sbu for sbu, msr for msr, pyskl for pyskl, none otherwise.",
+                "default: sgn for ntu, sbu for sbu, msr for msr, pyskl for pyskl, none otherwise "
+                "(generic, utd-mhad).",
             ),
         ] = None,
         workers: Annotated[int, typer.Option("--workers", min=1, help="Processes.")] = 1,
@@ -44,7 +45,8 @@ def register(app: typer.Typer) -> None:
         quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
     ) -> None:
         """Prepare a raw data set into a store: parallel, resumable after a kill, checksummed;
-        bad samples are skipped with their reason in OUT/report.json."""
+        bad samples are skipped with their reason in OUT/report.json (with, for UTD-MHAD, the
+        clips of its recording plan missing from the folder)."""
         from rich.console import Console
 
         from stalstm.errors import StalstmError

@@ -147,6 +147,9 @@ def bad_cases(real: bytes, one_clip: np.ndarray) -> list[tuple[str, bytes, type,
     nan = one_clip.copy()
     nan[7, 1, 4] = np.nan  # joint 8 (hand_left), frame 5
     v73 = real[:124] + struct.pack("<H", 0x0200) + real[126:]
+    v4 = io.BytesIO()
+    scipy.io.savemat(v4, {"d_skel": one_clip[:, :, 0]}, format="4")
+    many = mat_file(*[matrix(f"x{k}".encode(), np.ones((1, 1))) for k in range(1001)])
     return [
         ("empty", b"", EmptyFileError, "empty"),
         ("cut in the header", real[:100], TruncatedFileError, "128-byte MAT header"),
@@ -155,6 +158,8 @@ def bad_cases(real: bytes, one_clip: np.ndarray) -> list[tuple[str, bytes, type,
         ("last byte cut", real[:-1], TruncatedFileError, "1 bytes early"),
         ("not a MAT file", b"x,y,z\n" * 40, CorruptMatFileError, "scipy.io cannot read"),
         ("v7.3 (HDF5)", v73, UnsupportedMatFileError, "v7.3"),
+        ("v4", v4.getvalue(), UnsupportedMatFileError, "v4"),
+        ("1001 other variables", many, MatVariableError, "among the first 1000"),
         ("wrong variable", mat_file(matrix(b"skeleton", one_clip)), MatVariableError, "'skeleton'"),
         ("nothing but a header", mat_file(), MatVariableError, "holds none"),
         (

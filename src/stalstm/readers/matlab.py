@@ -1,8 +1,9 @@
 """One real numeric array out of a MATLAB v5/v7 MAT-file, read by scipy.io, bounded and checked.
 
 scipy's MAT reader does all the parsing here; this module only decides what it may see and read,
-because that reader is not hardened against crafted files (its ``loadmat`` documentation says
-so). Measured with scipy 1.17 on altered copies of UTD-MHAD files:
+because that reader is not hardened against crafted files (its maintainers say so, and a
+warning to that effect is in ``loadmat``'s documentation after scipy 1.17). Measured with scipy
+1.17 on crafted and altered UTD-MHAD files:
 
 - a data element whose type code is not a numeric type makes it index a C table out of bounds:
   the interpreter dies with a segmentation fault, which no ``except`` can catch;
@@ -17,7 +18,8 @@ block then inflates to at most about 1000 x that), and:
    bytes, so no header, however much it declares, inflates past a few MiB;
 2. for the wanted variable, its class and dimensions and the tag of its data element (type code
    and byte count, read by scipy's own tag reader) are checked against the limit on values
-   before the data is read; the data read then sees only the variable's own bytes.
+   before the data is read; the data read then sees only the variable's own bytes;
+3. at most ``MAX_VARIABLES`` variables are looked through for the wanted one.
 
 What is refused raises a typed ``DataError`` naming the file (and the variable as the field):
 ``TruncatedFileError``, ``EmptyFileError``, ``UnsupportedMatFileError`` (v4, v7.3),
@@ -59,6 +61,7 @@ from stalstm.errors import DataError, EmptyFileError, TruncatedFileError
 HEADER_BYTES = 128  # the MAT-file header before the first variable
 HEADER_WINDOW = 4096  # bytes of a variable scipy may see while it reads the variable's header
 CHUNK = 4096  # bytes one read returns at most
+MAX_VARIABLES = 1000  # variables looked through for the wanted one: bounds the time a file takes
 # Bytes a value takes in each numeric data element type (MAT-file format, "MAT-File Data Types").
 ELEMENT_SIZES = {
     miINT8: 1,
@@ -185,6 +188,10 @@ def _read(path: Path, data: bytes, variable: str, max_values: int) -> np.ndarray
     reader.read_file_header()
     seen: list[str] = []
     while not reader.end_of_stream():
+        if len(seen) == MAX_VARIABLES:
+            raise MatVariableError(
+                path, f"no variable {variable!r} among the first {MAX_VARIABLES}", field=variable
+            )
         start = stream.tell()
         header, end = _read_header(path, reader, stream, len(seen) + 1)
         name = header.name.decode("latin1")
@@ -192,7 +199,7 @@ def _read(path: Path, data: bytes, variable: str, max_values: int) -> np.ndarray
             return _read_checked(path, reader, stream, header, (start, end), max_values)
         seen.append(name)
         stream.seek(end)
-    listed = ", ".join(repr(name) for name in seen[:10]) or "none"
+    listed = ", ".join(repr(name[:40]) for name in seen[:10]) or "none"
     raise MatVariableError(
         path, f"no variable {variable!r}; the file holds {listed}", field=variable
     )

@@ -1,9 +1,9 @@
 """One real numeric array out of a MATLAB v5/v7 MAT-file, read by scipy.io, bounded and checked.
 
 scipy's MAT reader does all the parsing here; this module only decides what it may see and read,
-because that reader is not hardened against crafted files (its maintainers say so, and a
-warning to that effect is in ``loadmat``'s documentation after scipy 1.17). Measured with scipy
-1.17 on crafted and altered UTD-MHAD files:
+because that reader is not hardened against crafted files (its maintainers say so: scipy pull
+request 25166 adds that warning to ``loadmat``'s documentation). Measured with scipy 1.17 on
+crafted and altered UTD-MHAD files:
 
 - a data element whose type code is not a numeric type makes it index a C table out of bounds:
   the interpreter dies with a segmentation fault, which no ``except`` can catch;

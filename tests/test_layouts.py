@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from stalstm.layouts import LAYOUTS, Layout, LayoutError, get_layout
+from stalstm.transforms.augmentation import left_right_permutation
 
 EXPECTED_JOINTS = {
     "ntu25": 25,
     "openni15": 15,
     "msr20": 20,
     "kinect_v1_20": 20,
+    "utd_mhad20": 20,
     "coco17": 17,
     "mediapipe33": 33,
     "openpose18": 18,
 }
-TREES = {"ntu25", "openni15", "msr20", "kinect_v1_20", "openpose18"}
+TREES = {"ntu25", "openni15", "msr20", "kinect_v1_20", "utd_mhad20", "openpose18"}
 
 
 def components(layout: Layout) -> list[set[int]]:
@@ -73,6 +76,29 @@ def test_axes_name_the_right_joints() -> None:
     for layout in LAYOUTS.values():
         right, left = (layout.joint_names[j] for j in layout.left_right)
         assert "right" in right and "left" in left, layout.name
+
+
+def test_utd_mhad_is_kinect_v1_with_the_data_sets_joint_order(data_root: Path) -> None:
+    utd, kinect = get_layout("utd_mhad20"), get_layout("kinect_v1_20")
+    listed = (data_root / "utd_mhad_skeleton" / "Skeleton_joint_order.txt").read_text()
+    # "1. head;" ... "20. right_foot;": the file's names, spelt as the layouts spell them
+    order = re.findall(r"^\d+\. (\w+);", listed, flags=re.MULTILINE)
+    renamed = [re.sub(r"^(left|right)_(\w+)$", r"\2_\1", name) for name in order]
+    assert list(utd.joint_names) == renamed and sorted(renamed) == sorted(kinect.joint_names)
+
+    def named(layout: Layout, pairs) -> set[frozenset[str]]:
+        return {frozenset(layout.joint_names[j] for j in pair) for pair in pairs}
+
+    assert named(utd, utd.bones) == named(kinect, kinect.bones)
+    for field in ("up", "left_right"):
+        assert [utd.joint_names[j] for j in getattr(utd, field)] == [
+            kinect.joint_names[j] for j in getattr(kinect, field)
+        ]
+    assert utd.joint_names[utd.center] == kinect.joint_names[kinect.center] == "spine"
+    mirrored = [utd.joint_names[j] for j in left_right_permutation("utd_mhad20")]
+    assert mirrored[:4] == ["head", "shoulder_center", "spine", "hip_center"]
+    assert mirrored[4:12] == list(utd.joint_names[8:12] + utd.joint_names[4:8])
+    assert mirrored[12:] == list(utd.joint_names[16:] + utd.joint_names[12:16])
 
 
 def test_json_round_trip_and_names_allowed(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -224,3 +225,42 @@ def test_generic_2d_keypoints_with_class_names_and_a_column_protocol(tmp_path: P
     assert [row["label"] for row in store.metadata] == [2, 0, 2, 1]
     assert split_indices(store.metadata, "column:fold=2")["test"] == [1, 3]
     np.testing.assert_array_equal(store[1].joints[:, 0], np.load(root / "c1.npy"))
+
+
+def test_prepare_utd_mhad_reports_the_three_missing_trials(data_root: Path, tmp_path: Path):
+    out = tmp_path / "utd"
+    result = CliRunner().invoke(
+        app,
+        ["prepare", "utd-mhad", "--root", str(data_root / "utd_mhad_skeleton"), "--out", str(out),
+         "--workers", "2", "--quiet"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    missing = ["a8_s1_t4", "a23_s6_t4", "a27_s8_t4"]
+    report = json.loads((out / "report.json").read_text())
+    assert report == {"written": 861, "skipped": [], "missing": missing}
+    for name in missing:  # the printed table names each with its status
+        assert re.search(rf"{name} +│ missing: no file in the folder", result.output)
+    store = ClipStore.open(out, verify=True)
+    assert store.info["preset"] == "none" and store.info["layout"] == "utd_mhad20"
+    assert store.info["num_persons"] == 1 and store.info["joints"][0] == "head"
+    assert store.class_names[0] == "right arm swipe to the left" and len(store.class_names) == 27
+    split = split_indices(store.metadata, "utd-mhad-cs")
+    assert (len(split["train"]), len(split["test"])) == (431, 430)
+    assert store.joints.shape == (sum(row["num_frames"] for row in store.metadata), 1, 20, 3)
+
+
+def test_utd_mhad_missing_clips_come_from_the_folder_and_bad_files_are_skipped(
+    data_root: Path, tmp_path: Path
+):
+    root = tmp_path / "part"
+    root.mkdir()
+    kept = ["a1_s1_t1", "a1_s2_t1", "a27_s8_t3"]
+    for name in kept:
+        shutil.copy(data_root / "utd_mhad_skeleton" / f"{name}_skeleton.mat", root)
+    (root / "a2_s1_t1_skeleton.mat").write_bytes(b"MATLAB 5.0 MAT-file, cut short")
+    report = prepare_dataset("utd-mhad", root, tmp_path / "out")
+    assert report.written == 3
+    [skipped] = report.skipped
+    assert skipped["name"] == "a2_s1_t1" and "truncated file" in skipped["reason"]
+    assert len(report.missing) == 864 - 4 and not set(report.missing) & {*kept, "a2_s1_t1"}
+    assert report.missing[:2] == ["a1_s1_t2", "a1_s1_t3"]

@@ -1,5 +1,5 @@
-"""Protocols reproduce the official split sizes from the NTU sample index, the real SBU folder and
-the MSR Action3D list."""
+"""Protocols reproduce the official split sizes from the NTU sample index, the real SBU folder, the
+MSR Action3D list and the real UTD-MHAD files."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from stalstm.clip import Clip
 from stalstm.protocols import (
     PROTOCOLS,
     SBU_FOLDS,
@@ -15,6 +16,8 @@ from stalstm.protocols import (
     get_protocol,
     split_indices,
 )
+from stalstm.readers import list_samples, read_sample
+from stalstm.store import clip_metadata
 
 
 def read_sample_index(folder: Path) -> list[dict[str, object]]:
@@ -124,6 +127,20 @@ def test_msr_action_subsets(data_root: Path, subset: str, train: int, test: int)
     assert (len(split["train"]), len(split["test"])) == (train, test)
     allowed = PROTOCOLS[subset].restrict["label"]
     assert {metadata[i]["label"] for i in split["train"] + split["test"]} == set(allowed)
+
+
+def test_utd_mhad_cross_subject_on_the_real_files(data_root: Path):
+    clips: list[Clip] = [
+        read_sample(ref) for ref in list_samples("utd-mhad", data_root / "utd_mhad_skeleton")
+    ]
+    metadata = [clip_metadata(clip) for clip in clips]  # as a prepared store records them
+    split = split_indices(metadata, "utd-mhad-cs")
+    assert (len(split["train"]), len(split["test"])) == (431, 430)
+    assert {metadata[i]["subject"] for i in split["train"]} == {1, 3, 5, 7}
+    assert {metadata[i]["subject"] for i in split["test"]} == {2, 4, 6, 8}
+    # every action is on both sides
+    for side in ("train", "test"):
+        assert {metadata[i]["label"] for i in split[side]} == set(range(27))
 
 
 def test_generic_column_protocols():

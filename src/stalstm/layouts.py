@@ -16,7 +16,8 @@ Built-in layouts are in ``LAYOUTS``; a user's own layout is a JSON file read by
 ``Layout.from_json`` (see ``get_layout``). Sources of the joint orders and bones:
 NTU RGB+D (Shahroudy et al., 2016) and the Kinect v2 SDK; SBU Kinect Interaction (Yun et al.,
 2012, OpenNI order); MSR Action3D (Li et al., 2010, its own order); the Kinect v1 SDK
-(``NUI_SKELETON_POSITION_INDEX``); COCO keypoints (Lin et al., 2014); MediaPipe Pose
+(``NUI_SKELETON_POSITION_INDEX``); UTD-MHAD (Chen et al., 2015,
+``Skeleton_joint_order.txt``); COCO keypoints (Lin et al., 2014); MediaPipe Pose
 (``POSE_CONNECTIONS``); OpenPose COCO-18 (``POSE_COCO_PAIRS``).
 """
 
@@ -290,6 +291,27 @@ KINECT_V1_20 = Layout(
     description="Kinect v1 SDK, 20 joints (NUI_SKELETON_POSITION_INDEX order), 3D metres",
 )
 
+# UTD-MHAD's Skeleton_joint_order.txt: Kinect v1's joints with the trunk listed head first;
+# names, bones, centre (spine), up and left-right are kinect_v1_20's, re-indexed.
+UTD_MHAD20 = Layout(
+    name="utd_mhad20",
+    joint_names=_names(
+        """head shoulder_center spine hip_center
+        shoulder_left elbow_left wrist_left hand_left
+        shoulder_right elbow_right wrist_right hand_right
+        hip_left knee_left ankle_left foot_left
+        hip_right knee_right ankle_right foot_right"""
+    ),
+    bones=_bones(
+        """3-2 2-1 1-0 1-4 4-5 5-6 6-7 1-8 8-9 9-10 10-11
+        3-12 12-13 13-14 14-15 3-16 16-17 17-18 18-19"""
+    ),
+    center=2,  # spine
+    up=(3, 2),  # hip centre -> spine
+    left_right=(8, 4),  # right shoulder -> left shoulder
+    description="UTD-MHAD (Kinect v1), 20 joints in its own order, 3D camera metres",
+)
+
 COCO17 = Layout(
     name="coco17",
     joint_names=_names(
@@ -352,7 +374,16 @@ OPENPOSE18 = Layout(
 
 LAYOUTS: dict[str, Layout] = {
     layout.name: layout
-    for layout in (NTU25, OPENNI15, MSR20, KINECT_V1_20, COCO17, MEDIAPIPE33, OPENPOSE18)
+    for layout in (
+        NTU25,
+        OPENNI15,
+        MSR20,
+        KINECT_V1_20,
+        UTD_MHAD20,
+        COCO17,
+        MEDIAPIPE33,
+        OPENPOSE18,
+    )
 }
 
 

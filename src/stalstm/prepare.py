@@ -13,7 +13,9 @@ becomes a ``skipped`` entry ``{name, reason}`` and the other samples go on. NTU 
 body in any frame are skipped as "missing skeleton"; samples on NTU's official list of missing
 skeletons (``--missing-list``, or a ``*samples_with_missing_skeletons.txt`` file found in the data
 folder) are skipped as "listed by NTU as missing", as every NTU toolkit does, so a store's split
-counts match the official ones. ``OUT/report.json`` lists what was written and skipped.
+counts match the official ones. For a data set with a full recording plan (UTD-MHAD: 27 actions x
+8 subjects x 4 trials) the clips of the plan that are not in the folder are reported as
+``missing``. ``OUT/report.json`` lists what was written, skipped and missing.
 
 Memory: workers return only small summaries, shards hold ``shard_size`` clips, and assembly copies
 one shard at a time, so peak memory does not grow with the data set
@@ -42,6 +44,7 @@ from stalstm.layouts import Layout, get_layout
 from stalstm.protocols import MSR_LISTED_COLUMN, fold_of_sbu_clip
 from stalstm.readers.msr import MSR_CLASSES, msr_protocol_files
 from stalstm.readers.sbu import SBU_CLASSES
+from stalstm.readers.utd_mhad import UTD_MHAD_CLASSES, UTD_MHAD_LAYOUT, missing_utd_mhad_clips
 from stalstm.store import (
     atomic_file,
     clip_metadata,
@@ -52,8 +55,8 @@ from stalstm.store import (
 from stalstm.transforms import build_preset
 from stalstm.transforms.presets import DEFAULT_PRESETS
 
-DATASETS = ("ntu", "sbu", "msr", "pyskl", "generic")
-DEFAULT_PERSONS = {"ntu": 2, "sbu": 2, "msr": 1, "pyskl": 1, "generic": 1}
+DATASETS = ("ntu", "sbu", "msr", "utd-mhad", "pyskl", "generic")
+DEFAULT_PERSONS = {"ntu": 2, "sbu": 2, "msr": 1, "utd-mhad": 1, "pyskl": 1, "generic": 1}
 WORK_FOLDER = ".prepare-work"
 REPORT_FILE = "report.json"
 
@@ -70,6 +73,8 @@ class PrepareReport:
         out: the store folder.
         reused: samples whose shard an earlier, interrupted run had already finished.
         seconds: wall-clock time of this run.
+        missing: for a data set with a full recording plan (UTD-MHAD), the clips of the plan
+            that are not in the folder, in plan order; None for the others.
     """
 
     written: int
@@ -77,10 +82,14 @@ class PrepareReport:
     out: Path
     reused: int = 0
     seconds: float = 0.0
+    missing: list[str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The content of ``report.json`` (no timings, so reruns give the same file)."""
-        return {"written": self.written, "skipped": self.skipped}
+        content: dict[str, Any] = {"written": self.written, "skipped": self.skipped}
+        if self.missing is not None:
+            content["missing"] = self.missing
+        return content
 
     def summary_table(self) -> Any:
         """A ``rich`` table of the counts and of every skipped sample with its reason."""
@@ -91,11 +100,16 @@ class PrepareReport:
         table.add_column("status")
         table.add_row("[bold]written[/bold]", str(self.written))
         table.add_row("[bold]skipped[/bold]", str(len(self.skipped)))
+        if self.missing is not None:
+            planned = "[bold]missing[/bold] (in the recording plan, not in the folder)"
+            table.add_row(planned, str(len(self.missing)))
         if self.reused:
             table.add_row("reused from an interrupted run", str(self.reused))
         table.add_row("seconds", f"{self.seconds:.1f}")
         for entry in self.skipped:
             table.add_row(entry["name"], f"skipped: {entry['reason']}")
+        for name in self.missing or ():
+            table.add_row(name, "missing: no file in the folder")
         return table
 
 
@@ -150,13 +164,15 @@ def find_missing_list(root: Path) -> Path | None:
 
 
 def class_names_for(dataset: str, root: Path, labels: Iterable[int] = ()) -> list[str]:
-    """Class names of a data set: SBU and MSR from their papers, NTU from a ``class_names.txt``
-    in the data folder (its first block of lines), else ``A001``...; others from the reader
-    when it knows them, else the label numbers."""
+    """Class names of a data set: SBU, MSR and UTD-MHAD from their papers, NTU from a
+    ``class_names.txt`` in the data folder (its first block of lines), else ``A001``...; others
+    from the reader when it knows them, else the label numbers."""
     if dataset == "sbu":
         return list(SBU_CLASSES)
     if dataset == "msr":
         return list(MSR_CLASSES)
+    if dataset == "utd-mhad":
+        return list(UTD_MHAD_CLASSES)
     if dataset == "ntu":
         listing = Path(root) / "class_names.txt"
         if listing.is_file():
@@ -249,11 +265,11 @@ def prepare_dataset(
     """Prepare every sample of a data set folder into a store at ``out``.
 
     Args:
-        dataset: one of ``ntu``, ``sbu``, ``msr``, ``pyskl``, ``generic``.
+        dataset: one of ``ntu``, ``sbu``, ``msr``, ``utd-mhad``, ``pyskl``, ``generic``.
         root: the data set folder (for ``pyskl``: the annotation pickle).
         out: the store folder to write.
         preset: a name of ``stalstm.transforms.PRESETS``; default per data set (ntu: sgn, sbu:
-            sbu, msr: msr, pyskl: pyskl, generic: none).
+            sbu, msr: msr, utd-mhad: none, pyskl: pyskl, generic: none).
         workers: worker processes (1: everything in this process).
         layout: joint layout of generic data (passed to the reader).
         shard_size: samples per shard (the unit of parallel work and of resuming).
@@ -328,7 +344,10 @@ def prepare_dataset(
         num_persons=num_persons or DEFAULT_PERSONS[dataset],
     )
     written = len(refs) - len(skipped)
-    report = PrepareReport(written, skipped, out, reused, time.perf_counter() - started)
+    missing = missing_utd_mhad_clips(ref.name for ref in refs) if dataset == "utd-mhad" else None
+    report = PrepareReport(
+        written, skipped, out, reused, time.perf_counter() - started, missing=missing
+    )
     with atomic_file(out / REPORT_FILE) as stream:
         stream.write((json.dumps(report.to_json(), indent=2) + "\n").encode())
     shutil.rmtree(work)
@@ -379,7 +398,7 @@ def _layout_name(dataset: str, layout: str | None, tasks: Sequence[ShardTask]) -
     """The store's layout: given, else the data set's (read from the first shard's clips)."""
     if layout is not None:
         return str(layout)
-    fixed = {"ntu": "ntu25", "sbu": "openni15", "msr": "msr20"}
+    fixed = {"ntu": "ntu25", "sbu": "openni15", "msr": "msr20", "utd-mhad": UTD_MHAD_LAYOUT}
     if dataset in fixed:
         return fixed[dataset]
     for task in tasks:

@@ -18,6 +18,8 @@ Sources (see also ``shared/data/README.md``):
 - MSR Action3D (Li et al., 2010): cross-subject, odd subjects train, over the 557 files of the
   authors' list when the store records which clips are in it (column ``protocol_listed``); the
   action subsets AS1/AS2/AS3 split cross-subject within the subset.
+- UTD-MHAD (Chen, Jafari, Kehtarnavaz, ICIP 2015): cross-subject, subjects 1, 3, 5, 7 train and
+  2, 4, 6, 8 test, as in the data set's paper.
 - ``column:<field>=<v1>,<v2>``: generic data; the clips whose ``field`` has one of the values are
   the test side. ``column:<field>`` with ``fold=k`` tests on ``field == k``.
 """
@@ -59,6 +61,7 @@ MSR_ACTION_SETS: dict[str, frozenset[int]] = {
     "as3": frozenset((6, 14, 15, 16, 17, 18, 19, 20)),
 }
 MSR_LISTED_COLUMN = "protocol_listed"  # True when a clip is in files_used_in_cvpr12_paper.txt
+UTD_MHAD_TRAIN_SUBJECTS = frozenset((1, 3, 5, 7))
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,12 @@ PROTOCOLS: dict[str, Protocol] = {
                 f"MSR Action3D {subset.upper()} (actions {sorted(actions)}), cross-subject",
             )
             for subset, actions in MSR_ACTION_SETS.items()
+        ),
+        Protocol(
+            "utd-mhad-cs",
+            "UTD-MHAD cross-subject: subjects 1, 3, 5, 7 train, 2, 4, 6, 8 test",
+            "subject",
+            train_values=UTD_MHAD_TRAIN_SUBJECTS,
         ),
     )
 }

@@ -3,10 +3,13 @@ moves an absent person away from zero."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from stalstm.layouts import get_layout
+from stalstm.readers import read_utd_mhad
 from stalstm.transforms import AugmentationConfig, build_augmentation
 from stalstm.transforms.augmentation import left_right_permutation, mirror, swap_persons
 
@@ -156,3 +159,20 @@ def test_swap_and_mirror_switched_on_draw_both_outcomes_and_keep_zeros():
 def test_mirror_rejects_a_clip_of_another_layout():
     with pytest.raises(ValueError, match="joints"):
         mirror(two_person_clip(), left_right_permutation("openni15"))
+
+
+def test_mirrored_utd_mhad_clip_is_a_body_doing_the_mirrored_action(data_root: Path) -> None:
+    names = get_layout("utd_mhad20").joint_names
+    path = data_root / "utd_mhad_skeleton" / "a1_s1_t1_skeleton.mat"  # right arm swipe
+    joints = read_utd_mhad(path).joints
+    mirrored = mirror(joints, left_right_permutation("utd_mhad20"))
+
+    def most_moving(clip: np.ndarray) -> str:
+        travelled = np.linalg.norm(np.diff(clip[:, 0], axis=0), axis=-1).sum(axis=0)
+        return names[int(travelled.argmax())]
+
+    assert (most_moving(joints), most_moving(mirrored)) == ("hand_right", "hand_left")
+    # camera x: the person's left shoulder stays on the same side as before the mirror
+    left, right = names.index("shoulder_left"), names.index("shoulder_right")
+    for clip in (joints, mirrored):
+        assert (clip[:, 0, left, 0] < clip[:, 0, right, 0]).all()

@@ -11,7 +11,7 @@ import typer
 
 from stalstm.transforms.presets import DEFAULT_PRESETS, PRESETS
 
-DATASET_HELP = "Data set kind: ntu, sbu, msr, pyskl or generic."
+DATASET_HELP = "Data set kind: ntu, sbu, msr, utd-mhad, pyskl or generic."
 
 
 def register(app: typer.Typer) -> None:
@@ -47,7 +47,8 @@ def register(app: typer.Typer) -> None:
         quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
     ) -> None:
         """Prepare a raw data set into a store: parallel, resumable after a kill, checksummed;
-        bad samples are skipped with their reason in OUT/report.json."""
+        bad samples are skipped with their reason in OUT/report.json (with, for UTD-MHAD, the
+        clips of its recording plan missing from the folder)."""
         from rich.console import Console
 
         from stalstm.errors import StalstmError

@@ -25,8 +25,14 @@ from stalstm.readers.pyskl import (
     write_pyskl,
 )
 from stalstm.readers.sbu import SBU_COLUMNS, read_sbu_clip, sbu_clip_name
+from stalstm.readers.utd_mhad import (
+    UTD_MHAD_SUFFIX,
+    read_utd_mhad,
+    utd_mhad_clip_name,
+    utd_mhad_sort_key,
+)
 
-DATASETS = ("ntu", "sbu", "msr", "pyskl", "generic")
+DATASETS = ("ntu", "sbu", "msr", "utd-mhad", "pyskl", "generic")
 
 __all__ = [
     "DATASETS",
@@ -41,6 +47,7 @@ __all__ = [
     "read_pyskl",
     "read_sample",
     "read_sbu_clip",
+    "read_utd_mhad",
     "write_pyskl",
 ]
 
@@ -61,11 +68,12 @@ class SampleRef:
 
 
 def list_samples(dataset: str, root: str | Path, layout: str | None = None) -> list[SampleRef]:
-    """Every sample of ``dataset`` under ``root``, sorted by path (ntu, sbu, msr), in file
-    order (pyskl: one per annotation) or in labels.csv order (generic, ``layout`` required).
+    """Every sample of ``dataset`` under ``root``, sorted by path (ntu, sbu, msr), by action,
+    subject and trial (utd-mhad), in file order (pyskl: one per annotation) or in labels.csv
+    order (generic, ``layout`` required).
 
     MSR lists all ``*_skeleton3D.txt`` files; restrict to the usual 557 with
-    ``msr_protocol_files(root)``.
+    ``msr_protocol_files(root)``. UTD-MHAD lists all ``*_skeleton.mat`` files.
     """
     root = Path(root)
     if not root.exists():
@@ -79,6 +87,9 @@ def list_samples(dataset: str, root: str | Path, layout: str | None = None) -> l
     if dataset == "msr":
         paths = sorted(root.rglob("*_skeleton3D.txt"))
         return [SampleRef("msr", msr_clip_name(p), str(p)) for p in paths]
+    if dataset == "utd-mhad":
+        paths = sorted(root.rglob(f"*{UTD_MHAD_SUFFIX}"), key=utd_mhad_sort_key)
+        return [SampleRef("utd-mhad", utd_mhad_clip_name(p), str(p)) for p in paths]
     if dataset == "pyskl":
         pickle_path = _single_pickle(root)
         annotations = pyskl_annotations(safe_load_pickle(pickle_path), pickle_path)
@@ -122,6 +133,8 @@ def read_sample(ref: SampleRef) -> Clip:
         return read_sbu_clip(ref.path)
     if ref.dataset == "msr":
         return read_msr_skeleton(ref.path)
+    if ref.dataset == "utd-mhad":
+        return read_utd_mhad(ref.path)
     if ref.dataset == "pyskl":
         # Each worker reloads the pickle; PYSKL files are one array per clip, so a cache
         # keyed by path keeps this to one load per process.
@@ -147,7 +160,8 @@ def _load_annotations(path: str) -> list[dict]:
 def read_clip(path: str | Path, layout: str | Path | Layout | None = None) -> Clip:
     """Read one input of any readable kind, chosen by its name (and columns):
     ``.skeleton`` -> NTU, ``skeleton_pos.txt`` or a 91-column comma-separated file -> SBU,
-    ``*_skeleton3D.txt`` -> MSR, ``.npy``/``.csv`` -> a generic clip (``layout`` required,
+    ``*_skeleton3D.txt`` -> MSR, ``.mat`` -> UTD-MHAD (a ``d_skel`` variable of 20 x 3 x
+    frames), ``.npy``/``.csv`` -> a generic clip (``layout`` required,
     e.g. ``coco17`` for 2D keypoints (T, V, 2) or (T, M, V, 2))."""
     path = Path(path)
     if not path.is_file():
@@ -156,6 +170,8 @@ def read_clip(path: str | Path, layout: str | Path | Layout | None = None) -> Cl
         return read_ntu_skeleton(path)
     if path.name.endswith("_skeleton3D.txt"):
         return read_msr_skeleton(path)
+    if path.suffix == ".mat":
+        return read_utd_mhad(path)
     if path.name == "skeleton_pos.txt":
         return read_sbu_clip(path)
     if path.suffix in (".npy", ".csv"):
@@ -166,7 +182,7 @@ def read_clip(path: str | Path, layout: str | Path | Layout | None = None) -> Cl
         return read_generic_clip(path, layout)
     if path.suffix == ".txt" and _column_count(path) == SBU_COLUMNS:
         return read_sbu_clip(path)
-    raise DataError(path, "unknown clip format (.skeleton, skeleton_pos.txt, .npy, .csv...)")
+    raise DataError(path, "unknown clip format (.skeleton, skeleton_pos.txt, .mat, .npy, .csv...)")
 
 
 def _column_count(path: Path) -> int:

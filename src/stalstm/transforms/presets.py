@@ -87,6 +87,7 @@ DEFAULT_PRESETS: dict[str, str] = {
     "ntu": "sgn",
     "sbu": "sbu",
     "msr": "msr",
+    "utd-mhad": "canonical",  # raw camera coordinates
     "pyskl": "pyskl",
     "generic": "canonical",
 }

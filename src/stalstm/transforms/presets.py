@@ -70,6 +70,13 @@ PRESETS: dict[str, PresetInfo] = {
         "length of the first frame (a body size, so subjects of different height match)",
         causal=True,
     ),
+    "hand": PresetInfo(
+        "a hand (or any layout): centred on the layout's centre joint (the palm) of the first "
+        "frame and divided by the mean bone length of the first frame (the hand's size), so "
+        "hands of different size and recordings at different places match while the hand's "
+        "path (swipes) is kept",
+        causal=True,
+    ),
 }
 
 
@@ -89,6 +96,7 @@ def build_preset(name: str) -> Callable[[Clip], Clip]:
         ],
         "sbu": lambda: [SbuToWorld(), TranslateToPersonsMidpoint()],
         "msr": lambda: [TranslateToFirstFrame(role="up_base"), ScaleByBodySize()],
+        "hand": lambda: [TranslateToFirstFrame(), ScaleByBodySize()],
     }
     if name not in builders:
         raise ValueError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from stalstm.detection.metrics import (
-    Detection,
     StreamOutcome,
     class_average_precision,
     detection_metrics,
@@ -18,6 +17,7 @@ from stalstm.detection.metrics import (
     stream_jaccard,
     temporal_iou,
 )
+from stalstm.detection.segmenting import Detection
 from stalstm.stream import Segment
 
 

@@ -149,14 +149,26 @@ def export(
     streaming: Annotated[
         Path | None, typer.Option("--streaming", help="Streaming step ONNX file to write.")
     ] = None,
+    detection: Annotated[
+        Path | None,
+        typer.Option("--detection", help="Detection step ONNX file (a detection model)."),
+    ] = None,
     allow_pickle: AllowPickle = False,
 ) -> None:
-    """Export to ONNX: whole clips (dynamic batch and time) and/or one frame + state a step."""
+    """Export to ONNX: whole clips (dynamic batch and time), one frame + state a step, and/or
+    a detection model's step (this frame's probabilities over the classes and background)."""
     from stalstm.export import export_model
 
-    if onnx is None and streaming is None:
-        raise typer.BadParameter("give --onnx and/or --streaming")
-    for path in export_model(_load(model, allow_pickle).model, onnx=onnx, streaming=streaming):
+    if onnx is None and streaming is None and detection is None:
+        raise typer.BadParameter("give --onnx, --streaming and/or --detection")
+    loaded = _load(model, allow_pickle)
+    window = 1
+    if detection is not None:
+        from stalstm.detection.detector import detection_settings
+
+        window = detection_settings(loaded).window
+    written = export_model(loaded.model, onnx, streaming, detection, window)
+    for path in written:
         typer.echo(f"wrote {path}")
 
 

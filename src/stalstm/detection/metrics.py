@@ -45,32 +45,11 @@ from torchmetrics.classification import (
     MulticlassJaccardIndex,
 )
 
+from stalstm.detection.segmenting import Detection
 from stalstm.stream import BACKGROUND, Segment
 
 IOU_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5)
 EARLY_FRAMES = 20  # SFINGE3D: a detection may start up to 20 frames before its gesture
-
-
-@dataclass(frozen=True)
-class Detection:
-    """A detected segment: class ``label`` from frame ``start`` to frame ``end`` (from 0,
-    inclusive), its ``confidence`` (mean probability of the label over the segment), and the
-    frame at which an online detector first reported it (``reported_at``; None offline)."""
-
-    label: int
-    start: int
-    end: int
-    confidence: float
-    reported_at: int | None = None
-
-    def to_dict(self) -> dict:
-        return {
-            "label": self.label,
-            "start": self.start,
-            "end": self.end,
-            "confidence": self.confidence,
-            "reported_at": self.reported_at,
-        }
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,12 @@
 T is each clip's own number of valid frames; the two attention terms are computed per clip and
 averaged over the batch, like the cross-entropy. A term whose branch the variant lacks is zero.
 
+Frame-wise (detection in untrimmed streams, ``stalstm.detection``): with
+``frame_window`` W >= 1 the targets are one class per frame (background included; padding
+frames ``IGNORE``), and the cross-entropy is that of every frame's detection score
+o_t = sum of beta_u z_u over its last W frames (``stalstm.detection.scores``), averaged over
+the batch's valid frames. The regularisers are unchanged.
+
 The lambdas are not given by the paper. Our defaults and why are in the README: in short,
 lambda3 must make the l1 term a small part of the loss (summed over ~10^5 weights, |W| is ~10^3
 to 10^4), or it drives every weight to zero.
@@ -30,6 +36,7 @@ class ObjectiveConfig:
     temporal_weight: float = 1e-4  # lambda2                      (a public port's value; ours)
     temporal_exponent: float = 2.0  # p in beta_t^p: paper writes an l2 norm of beta_t
     l1_weight: float = 1e-6  # lambda3                            (ours: keeps the term small)
+    frame_window: int = 0  # 0: one label per clip (the paper); W >= 1: frame-wise detection
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -75,14 +82,42 @@ def weight_l1(model: nn.Module) -> Tensor:
     return torch.stack(weights).sum()
 
 
+IGNORE = -100  # frame target of padding frames (F.cross_entropy's default ignore_index)
+
+
+def frame_scores(output: STALSTMOutput, window: int) -> Tensor:
+    """(B, T, N) detection scores of every frame (``stalstm.detection.scores``)."""
+    from stalstm.detection.scores import window_scores
+
+    return window_scores(output.beta, output.frame_scores, window)[0]
+
+
+def predictions(output: STALSTMOutput, targets: Tensor, config: ObjectiveConfig) -> tuple:
+    """(predicted, expected) classes to count accuracy on: one per clip, or, frame-wise, one
+    per valid frame (flattened)."""
+    if targets.ndim == 1:
+        return output.logits.argmax(dim=1), targets
+    valid = targets != IGNORE
+    return frame_scores(output, config.frame_window).argmax(dim=-1)[valid], targets[valid]
+
+
 def regularised_loss(
     output: STALSTMOutput,
     targets: Tensor,
     model: nn.Module,
     config: ObjectiveConfig = ObjectiveConfig(),
 ) -> LossTerms:
-    """The objective of eq. 8 for one batch."""
-    cross_entropy = F.cross_entropy(output.logits, targets)
+    """The objective of eq. 8 for one batch: ``targets`` (B,) one class per clip, or (B, T) one
+    per frame when ``config.frame_window`` >= 1 (frame-wise detection)."""
+    if targets.ndim == 2:
+        if config.frame_window < 1:
+            raise ValueError("frame targets need a frame_window >= 1 in the objective")
+        scores = frame_scores(output, config.frame_window)  # (B, T, N)
+        cross_entropy = F.cross_entropy(
+            scores.flatten(0, 1), targets.flatten(), ignore_index=IGNORE
+        )
+    else:
+        cross_entropy = F.cross_entropy(output.logits, targets)
     zero = cross_entropy.new_zeros(())
     spatial = spatial_regulariser(output.alpha, output.mask) if output.alpha is not None else zero
     temporal = (

@@ -109,32 +109,72 @@ def read_stream_folder(folder: str | Path, layout: str | Path | Layout) -> Strea
     texts = [row.label_text for row in rows]
     by_name = not all(text.isdigit() for text in texts)
     class_names = sorted(set(texts)) if by_name else []
-    streams = []
-    for name, path in files.items():
-        clip = read_generic_clip(path, layout)
-        own = [row for row in rows if row.stream == name]
-        segments = []
-        for row in own:
-            if row.end < row.start or row.end >= clip.num_frames:
-                raise SegmentError(
-                    segments_path,
-                    f"segment {row.start}-{row.end} of stream {name!r} needs start <= end <= "
-                    f"{clip.num_frames - 1} (its last frame, counting from 0)",
-                    line=row.line,
-                )
-            label = class_names.index(row.label_text) if by_name else int(row.label_text)
-            segments.append(Segment(label, row.start, row.end))
-        ordered = sorted(zip(segments, own, strict=True), key=lambda pair: pair[0].start)
-        for (before, _), (after, row) in itertools.pairwise(ordered):
-            if after.start <= before.end:
-                raise SegmentError(
-                    segments_path,
-                    f"segment {after.start}-{after.end} of stream {name!r} overlaps "
-                    f"{before.start}-{before.end}",
-                    line=row.line,
-                )
-        streams.append(Stream(name, clip.joints, tuple(segments), layout.name))
+    streams = [
+        _stream_with_segments(path, layout, rows, class_names, segments_path)
+        for path in files.values()
+    ]
     return StreamFolder(streams, class_names)
+
+
+def _stream_with_segments(
+    path: Path,
+    layout: Layout,
+    rows: list[_SegmentRow],
+    class_names: list[str],
+    segments_path: Path,
+) -> Stream:
+    """One stream file with its rows of ``segments.csv`` (labels by ``class_names`` when the
+    labels are names), every segment checked against the stream."""
+    clip = read_generic_clip(path, layout)
+    name = path.stem
+    own = [row for row in rows if row.stream == name]
+    segments = []
+    for row in own:
+        if row.end < row.start or row.end >= clip.num_frames:
+            raise SegmentError(
+                segments_path,
+                f"segment {row.start}-{row.end} of stream {name!r} needs start <= end <= "
+                f"{clip.num_frames - 1} (its last frame, counting from 0)",
+                line=row.line,
+            )
+        if class_names:
+            label = class_names.index(row.label_text)
+        elif row.label_text.isdigit():
+            label = int(row.label_text)
+        else:
+            raise DataError(
+                segments_path, f"label {row.label_text!r} is not a class index", row.line
+            )
+        segments.append(Segment(label, row.start, row.end))
+    ordered = sorted(zip(segments, own, strict=True), key=lambda pair: pair[0].start)
+    for (before, _), (after, row) in itertools.pairwise(ordered):
+        if after.start <= before.end:
+            raise SegmentError(
+                segments_path,
+                f"segment {after.start}-{after.end} of stream {name!r} overlaps "
+                f"{before.start}-{before.end}",
+                line=row.line,
+            )
+    return Stream(name, clip.joints, tuple(segments), layout.name)
+
+
+def read_stream_file(
+    path: str | Path, layout: str | Path | Layout, class_names: list[str] | None = None
+) -> Stream:
+    """One stream file of this format; its segments come from the ``segments.csv`` beside it
+    when there is one (labels that are names are looked up in ``class_names``)."""
+    path = Path(path)
+    layout = get_layout(layout)
+    segments_path = path.parent / SEGMENTS_FILE
+    rows = _read_segment_rows(segments_path) if segments_path.is_file() else []
+    if rows and not all(row.label_text.isdigit() for row in rows) and not class_names:
+        class_names = sorted({row.label_text for row in rows})
+    if class_names and any(
+        row.label_text not in class_names for row in rows if row.stream == path.stem
+    ):
+        unknown = next(r for r in rows if r.stream == path.stem and r.label_text not in class_names)
+        raise DataError(segments_path, f"unknown class {unknown.label_text!r}", unknown.line)
+    return _stream_with_segments(path, layout, rows, list(class_names or []), segments_path)
 
 
 def write_stream_folder(

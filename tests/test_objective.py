@@ -15,6 +15,7 @@ from stalstm.model import STALSTMConfig, STALSTMOutput, build_model
 from stalstm.objective import (
     IGNORE,
     ObjectiveConfig,
+    boundary_targets,
     predictions,
     regularised_loss,
     spatial_regulariser,
@@ -186,3 +187,29 @@ def test_frame_wise_cross_entropy_over_a_window_skips_padding() -> None:
     assert predicted.tolist() == [0, 0, 1, 1] and expected.tolist() == [0, 1, 1, 1]
     with pytest.raises(ValueError, match="frame_window"):
         regularised_loss(output, targets, torch.nn.Linear(1, 1), ObjectiveConfig())
+
+
+def test_boundary_targets_and_their_loss() -> None:
+    """Gaussians around every action's first and last frame, read off frame targets
+    (background last, here class 2; padding IGNORE)."""
+    targets = torch.tensor([[2, 0, 0, 1, 2, IGNORE], [2, 2, 2, 2, 2, 2]])
+    expected = boundary_targets(targets, background=2, sigma=1.0)
+    g = [math.exp(-(d**2) / 2) for d in range(6)]
+    # stream 0: starts at 1 (class 0) and 3 (class 1), ends at 2 and 3
+    assert expected[0, :, 0].tolist() == pytest.approx([g[1], g[0], g[1], g[0], g[1], g[2]])
+    assert expected[0, :, 1].tolist() == pytest.approx([g[2], g[1], g[0], g[0], g[1], g[2]])
+    assert expected[1].abs().sum() == 0  # all background: no boundary
+    output = STALSTMOutput(
+        logits=torch.zeros(2, 3), frame_scores=torch.zeros(2, 6, 3), alpha=None,
+        beta=torch.ones(2, 6), mask=torch.ones(2, 6, dtype=torch.bool), state=None,
+        has_temporal_attention=False, boundaries=torch.full((2, 6, 2), 0.5),
+    )  # fmt: skip
+    config = ObjectiveConfig(
+        spatial_weight=0.0, temporal_weight=0.0, l1_weight=0.0, frame_window=1,
+        boundary_weight=2.0, boundary_sigma=1.0,
+    )  # fmt: skip
+    terms = regularised_loss(output, targets, torch.nn.Linear(1, 1), config)
+    valid = (targets != IGNORE).unsqueeze(-1).expand(-1, -1, 2)
+    by_hand = ((0.5 - expected.float())[valid] ** 2).mean()
+    assert float(terms.boundary) == pytest.approx(float(by_hand), rel=1e-5)
+    assert float(terms.total) == pytest.approx(float(terms.cross_entropy + 2.0 * by_hand), rel=1e-5)

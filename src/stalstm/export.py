@@ -12,7 +12,8 @@ Two graphs come out of one trained model:
 - detection step (a frame-wise detection model, ``stalstm.detection``): the streaming step plus,
   for a window W > 1, the ``window`` state (B, W - 1, N) of the last weighted frame scores;
   outputs ``probabilities`` of this frame over the classes and background (the detection score
-  of ``stalstm.detection.scores``), ``beta`` (B,), and the next state. Its probabilities feed
+  of ``stalstm.detection.scores``), ``beta`` (B,), the next state and, with boundary heads,
+  ``boundaries`` (B, 2). Its probabilities feed
   the same segment tracker as the PyTorch ``Detector`` (``OnnxStreamingDetector``).
 
 Exporter: the TorchScript-based ``torch.onnx.export(..., dynamo=False)``. In torch 2.13 the
@@ -139,6 +140,8 @@ class DetectionStep(nn.Module):
         flat += [following.main[0], following.main[1], following.logits]
         if self.window > 1:
             flat.append(following_history)
+        if output.boundaries is not None:  # boundary heads: this frame's (start, end)
+            flat.append(output.boundaries[:, -1])
         return (torch.softmax(scores[:, -1], dim=-1), output.beta[:, -1], *flat)
 
 
@@ -215,12 +218,16 @@ def export_detection(model: STALSTM, path: str | Path, window: int) -> Path:
         batch_axis = 0 if name in ("logits", "window") else 1
         axes[name] = {batch_axis: "batch"}
         axes[f"next_{name}"] = {batch_axis: "batch"}
+    outputs = ["probabilities", "beta", *(f"next_{name}" for name in names)]
+    if config.boundary_heads:
+        outputs.append("boundaries")
+        axes["boundaries"] = {0: "batch"}
     return _export(
         DetectionStep(model, window),
         example,
         Path(path),
         input_names=["joints", *names],
-        output_names=["probabilities", "beta", *(f"next_{name}" for name in names)],
+        output_names=outputs,
         dynamic_axes=axes,
     )
 
@@ -286,9 +293,14 @@ class OnnxStreamingDetector:
         trackers are updated; their segments are in ``detections``)."""
         feeds = {"joints": np.ascontiguousarray(frames, dtype=np.float32), **self.state}
         probabilities, _, *following = self.session.run(None, feeds)
+        boundaries = [None] * len(self.trackers)
+        if self.config.boundary_heads:
+            boundaries = list(following.pop())
         self.state = dict(zip(self.names, following, strict=True))
-        for tracker, row in zip(self.trackers, probabilities, strict=True):
-            tracker.update(row)
+        for tracker, row, frame_boundaries in zip(
+            self.trackers, probabilities, boundaries, strict=True
+        ):
+            tracker.update(row, frame_boundaries)
         return probabilities
 
     def detections(self, stream: int = 0) -> list:

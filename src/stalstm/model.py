@@ -59,6 +59,7 @@ class STALSTMConfig:
     spatial_tanh: int = 100  # units of the tanh layer producing s_t  (not confirmed; ours)
     temporal_hidden: int = 100  # units of the temporal attention LSTM (not confirmed; ours)
     temporal_bias: float = 1.0  # initial b_p > 0 so that beta does not start dead at 0
+    boundary_heads: bool = False  # detection: per-frame start/end confidences (JCR-RNN style)
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -105,6 +106,7 @@ class STALSTMOutput:
     state: ModelState | None  # state after the last frame, to continue the sequences; None
     #                           when a clip is padded (the state after padding is no clip's)
     has_temporal_attention: bool  # whether beta is learned (else it is 1 on valid frames)
+    boundaries: Tensor | None = None  # (B, T, 2) start and end confidences, with boundary_heads
 
 
 def previous_hidden(hidden: Tensor, initial: Tensor) -> Tensor:
@@ -167,10 +169,16 @@ class MainNetwork(nn.Module):
             batch_first=True,
         )
         self.classifier = nn.Linear(config.main_hidden, config.num_classes)  # W_z, b_z
+        # Detection only (not in the paper; Li et al., ECCV 2016, JCR-RNN): how close each frame
+        # is to an action's start and end, regressed from the same hidden state.
+        self.boundaries = nn.Linear(config.main_hidden, 2) if config.boundary_heads else None
 
-    def forward(self, y: Tensor, state: LSTMState | None) -> tuple[Tensor, LSTMState]:
+    def forward(
+        self, y: Tensor, state: LSTMState | None
+    ) -> tuple[Tensor, Tensor | None, LSTMState]:
         hidden, new_state = self.lstm(y, state)  # (B, T, H)
-        return self.classifier(hidden), new_state  # z: (B, T, N)
+        boundaries = None if self.boundaries is None else torch.sigmoid(self.boundaries(hidden))
+        return self.classifier(hidden), boundaries, new_state  # z: (B, T, N); (B, T, 2)
 
 
 class STALSTM(nn.Module):
@@ -231,7 +239,7 @@ class STALSTM(nn.Module):
             beta, temporal_state = valid, None
 
         # Main network and the attention-weighted sum of per-frame class scores.
-        frame_scores, main_state = self.main(y, state.main if state else None)  # z: (B, T, N)
+        frame_scores, boundaries, main_state = self.main(y, state.main if state else None)
         logits = torch.einsum("bt,btn->bn", beta, frame_scores)  # o: (B, N)
         if state is not None:
             logits = logits + state.logits
@@ -239,8 +247,9 @@ class STALSTM(nn.Module):
             None if padded else ModelState(spatial_state, temporal_state, main_state, logits)
         )
         return STALSTMOutput(
-            logits, frame_scores, alpha, beta, mask, new_state, self.temporal_attention is not None
-        )
+            logits, frame_scores, alpha, beta, mask, new_state, self.temporal_attention is not None,
+            boundaries,
+        )  # fmt: skip
 
     def parts(self) -> dict[str, nn.Module]:
         """The named sub-networks a training stage can train or freeze."""

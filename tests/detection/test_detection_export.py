@@ -16,14 +16,19 @@ from stalstm.detection.detector import detect_stream, stream_model_joints
 from stalstm.export import OnnxStreamingDetector, export_detection
 
 
-@pytest.mark.parametrize("window", [1, 3])
-def test_detection_step_matches_the_detector(data_root: Path, tmp_path: Path, window: int):
-    loaded = detection_model(tmp_path / "model", replace(SETTINGS, window=window))
+@pytest.mark.parametrize(("window", "heads"), [(1, False), (3, False), (3, True)])
+def test_detection_step_matches_the_detector(
+    data_root: Path, tmp_path: Path, window: int, heads: bool
+) -> None:
+    loaded = detection_model(tmp_path / "model", replace(SETTINGS, window=window), heads)
     stream = sfinge_stream(data_root, 1, 150)
     # thresholds from this random model's own probabilities, so that the tracker has work
-    peaks = detect_stream(loaded, stream, replace(SETTINGS, window=window)).probabilities.max(1)
-    start, end = np.quantile(peaks, [0.6, 0.4])
-    tracking = replace(SETTINGS.post_processing, start_threshold=start, end_threshold=end)
+    untracked = detect_stream(loaded, stream, replace(SETTINGS, window=window))
+    start, end = np.quantile(untracked.probabilities.max(1), [0.6, 0.4])
+    gate = float(np.median(untracked.boundaries[:, 0])) if heads else 0.0
+    tracking = replace(
+        SETTINGS.post_processing, start_threshold=start, end_threshold=end, start_confidence=gate
+    )
     settings = replace(SETTINGS, window=window, post_processing=tracking)
     path = export_detection(loaded.model, tmp_path / "step.onnx", window)
     onnx_detector = OnnxStreamingDetector(path, loaded.config, settings)

@@ -33,13 +33,15 @@ SETTINGS = DetectionSettings(
 )
 
 
-def detection_model(directory: Path, settings: DetectionSettings | None = SETTINGS) -> LoadedModel:
+def detection_model(
+    directory: Path, settings: DetectionSettings | None = SETTINGS, boundary_heads: bool = False
+) -> LoadedModel:
     """A random hand model whose class scores are made large, so that its probabilities swing
     between classes as a trained detector's do and the tracker opens and closes segments."""
     torch.manual_seed(3)
     config = STALSTMConfig(
         num_joints=20, num_classes=14, main_hidden=24, main_layers=2,
-        spatial_hidden=12, spatial_tanh=12, temporal_hidden=12,
+        spatial_hidden=12, spatial_tanh=12, temporal_hidden=12, boundary_heads=boundary_heads,
     )  # fmt: skip
     model = build_model(config)
     with torch.no_grad():
@@ -81,6 +83,27 @@ def test_online_equals_offline_on_every_prefix(data_root: Path, tmp_path: Path) 
     assert len(closed) >= len(whole.detections) - 1
     assert whole.probabilities.shape == (150, 14) and whole.alpha.shape == (150, 20)
     assert set(whole.frame_predictions.tolist()) <= {-1, *range(13)}
+
+
+def test_boundary_heads_gate_the_segments_online_as_offline(data_root: Path, tmp_path: Path):
+    loaded = detection_model(tmp_path / "model", boundary_heads=True)
+    stream = sfinge_stream(data_root, 1, 150)
+    # a gate at this random model's median start confidence, so that it shuts some runs
+    gate = float(np.median(detect_stream(loaded, stream).boundaries[:, 0]))
+    tracking = replace(SETTINGS.post_processing, start_confidence=gate)
+    loaded = replace(
+        loaded, metadata={"detection": replace(SETTINGS, post_processing=tracking).to_dict()}
+    )
+    detector = Detector(loaded)
+    for frame in range(stream.num_frames):
+        detector.update(stream.joints[frame])
+        if frame % 10 == 9:  # every tenth prefix
+            prefix = Stream("prefix", stream.joints[: frame + 1], layout="hand20")
+            assert same(detector.detections(), detect_stream(loaded, prefix).detections)
+    whole = detect_stream(loaded, stream)
+    assert whole.boundaries.shape == (150, 2) and whole.boundaries.min() >= 0
+    ungated = detect_stream(loaded, stream, SETTINGS)
+    assert len(whole.detections) < len(ungated.detections)  # the gate keeps some runs shut
 
 
 def test_batched_streams_and_resetting_one(data_root: Path, tmp_path: Path) -> None:

@@ -77,3 +77,22 @@ def test_a_stream_ending_inside_a_segment_and_bad_settings() -> None:
         PostProcessing(start_threshold=0.3, end_threshold=0.5)
     with pytest.raises(ValueError, match="at least 1"):
         PostProcessing(start_frames=0)
+
+
+def test_with_boundary_heads_a_run_opens_only_after_a_confident_start() -> None:
+    settings = PostProcessing(
+        start_threshold=0.5, start_frames=2, end_threshold=0.3, end_frames=2, start_confidence=0.6
+    )
+    probabilities = frames(
+        (0.7, 0.0), (0.7, 0.0), (0.7, 0.0),  # 0-2 class 0 on, but no start seen: stays shut
+        (0.0, 0.0), (0.0, 0.0), (0.0, 0.0),  # 3-5 background (a start is seen at 5)
+        (0.7, 0.0), (0.7, 0.0), (0.0, 0.0),  # 6-7 on, the start at 5 counts: opens at 6
+    )  # fmt: skip
+    starts = [0.1, 0.2, 0.1, 0.1, 0.1, 0.9, 0.2, 0.1, 0.0]
+    boundaries = np.array([[start, 0.0] for start in starts])
+    assert same(
+        track(probabilities, settings, BACKGROUND, boundaries),
+        [Detection(0, 6, 7, 0.7, reported_at=7)],
+    )
+    # without the confidences (a model without heads) the gate is not applied
+    assert len(track(probabilities, settings, BACKGROUND)) == 2

@@ -110,6 +110,7 @@ class StreamDetection:
         beta: (T,) temporal attention.
         alpha: (T, K) spatial attention, None without it.
         frame_predictions: (T,) most probable class per frame (``BACKGROUND`` for background).
+        boundaries: (T, 2) start and end confidences of a model with boundary heads, else None.
     """
 
     name: str
@@ -118,6 +119,7 @@ class StreamDetection:
     beta: np.ndarray
     alpha: np.ndarray | None
     frame_predictions: np.ndarray
+    boundaries: np.ndarray | None = None
 
 
 def stream_model_joints(
@@ -171,12 +173,19 @@ def detect_streams(
         for row, stream in enumerate(batch):
             length = lengths[row]
             frame_probabilities = probabilities[row, :length]
+            boundaries = None
+            if output.boundaries is not None:
+                boundaries = output.boundaries[row, :length].numpy()
             results.append(
                 StreamDetection(
                     name=stream.name,
                     detections=track(
-                        frame_probabilities, settings.post_processing, settings.background
+                        frame_probabilities,
+                        settings.post_processing,
+                        settings.background,
+                        boundaries,
                     ),
+                    boundaries=boundaries,
                     probabilities=frame_probabilities,
                     beta=output.beta[row, :length].numpy(),
                     alpha=None if output.alpha is None else output.alpha[row, :length].numpy(),
@@ -259,9 +268,14 @@ class Detector:
         )
         self.probabilities = torch.softmax(scores[:, -1], dim=-1).numpy()  # (S, N)
         self.beta = output.beta[:, -1].numpy()
+        boundaries = [None] * len(self.trackers)
+        if output.boundaries is not None:
+            boundaries = list(output.boundaries[:, -1].numpy())  # (start, end) per stream
         closed = [
-            tracker.update(probabilities)
-            for tracker, probabilities in zip(self.trackers, self.probabilities, strict=True)
+            tracker.update(probabilities, frame_boundaries)
+            for tracker, probabilities, frame_boundaries in zip(
+                self.trackers, self.probabilities, boundaries, strict=True
+            )
         ]
         return closed if self.streams is not None else closed[0]
 

@@ -14,14 +14,20 @@ probability reaches ``start_threshold``. The tracker of one stream:
   ends before it starts); the segment ends at the last frame its class was at or above
   ``end_threshold``. Its confidence is the mean probability of its class over its frames.
 
+With a model that has boundary heads (JCR-RNN's per-frame start and end confidences) and
+``start_confidence`` > 0, a class must also have had a start confidence of at least
+``start_confidence`` during its run of frames on, or in the ``start_frames`` frames before it,
+to open.
+
 So a segment is reported ``start_frames - 1`` frames after it starts, and its end is known at
 most ``end_frames`` frames after it ends. The tracker keeps a few numbers and the probabilities
-of the open segment's class since it opened (for the confidence); the same code runs offline
-over a recorded stream, so offline and online agree on every prefix.
+of its class over the current run and the open segment (for the confidence); the same code
+runs offline over a recorded stream, so offline and online agree on every prefix.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -57,12 +63,15 @@ class PostProcessing:
     start_frames: int = 3
     end_threshold: float = 0.3
     end_frames: int = 3
+    start_confidence: float = 0.0  # boundary heads: a segment needs a start this confident
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.end_threshold <= self.start_threshold <= 1.0:
             raise ValueError("thresholds are probabilities with end_threshold <= start_threshold")
         if self.start_frames < 1 or self.end_frames < 1:
             raise ValueError("start_frames and end_frames must be at least 1")
+        if not 0.0 <= self.start_confidence <= 1.0:
+            raise ValueError("start_confidence is a confidence in [0, 1]")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -89,6 +98,8 @@ class SegmentTracker:
         self.probabilities: list[float] = []  # of the open class, since the segment started
         self.last_on = 0  # last frame at or above end_threshold
         self.below = 0  # frames in a row below end_threshold
+        self.started = False  # the current run has seen a confident start (boundary heads)
+        self.starts: deque[float] = deque(maxlen=self.settings.start_frames)  # latest ones
 
     def _close(self, before: int | None = None) -> Detection:
         """Close the open segment at its last frame on (and before frame ``before``)."""
@@ -108,18 +119,28 @@ class SegmentTracker:
         self.last_on = self.frame
         self.below = 0
 
-    def update(self, probabilities: np.ndarray) -> list[Detection]:
-        """Feed one frame; returns the segments closed by it (usually none)."""
+    def update(
+        self, probabilities: np.ndarray, boundaries: np.ndarray | None = None
+    ) -> list[Detection]:
+        """Feed one frame (and, from a model with boundary heads, its (start, end)
+        confidences); returns the segments closed by it (usually none)."""
         settings = self.settings
         self.frame += 1
         best = int(np.argmax(probabilities))
         on = best != self.background and probabilities[best] >= settings.start_threshold
+        confident = False
+        if boundaries is not None:
+            # a start seen in this frame or the start_frames frames before counts for a run
+            self.starts.append(float(boundaries[0]))
+            confident = max(self.starts) >= settings.start_confidence
         if on and best == self.candidate:
             self.candidate_run.append(float(probabilities[best]))
+            self.started = self.started or confident
         elif on:
             self.candidate, self.candidate_run = best, [float(probabilities[best])]
+            self.started = confident
         else:
-            self.candidate, self.candidate_run = -1, []
+            self.candidate, self.candidate_run, self.started = -1, [], False
         finished: list[Detection] = []
         if self.label >= 0:
             probability = float(probabilities[self.label])
@@ -128,18 +149,20 @@ class SegmentTracker:
                 self.last_on, self.below = self.frame, 0
             else:
                 self.below += 1
-            switch = (
-                self.candidate >= 0
-                and self.candidate != self.label
-                and len(self.candidate_run) >= settings.start_frames
-            )
+            switch = self.candidate >= 0 and self.candidate != self.label and self._may_open()
             if switch:
                 finished.append(self._close(before=self.frame - len(self.candidate_run) + 1))
             elif self.below >= settings.end_frames:
                 finished.append(self._close())
-        if self.label < 0 and len(self.candidate_run) >= settings.start_frames:
+        if self.label < 0 and self.candidate >= 0 and self._may_open():
             self._open(self.candidate)
         return finished
+
+    def _may_open(self) -> bool:
+        """The candidate class has been on long enough (and, gated, has started)."""
+        enough = len(self.candidate_run) >= self.settings.start_frames
+        gated = self.settings.start_confidence > 0 and self.starts
+        return enough and (self.started or not gated)
 
     def open_detection(self) -> Detection | None:
         """The open segment as it stands (ending at its last frame at or above
@@ -158,9 +181,15 @@ class SegmentTracker:
         return [*self.closed, *([current] if current is not None else [])]
 
 
-def track(probabilities: np.ndarray, settings: PostProcessing, background: int) -> list[Detection]:
-    """Run the tracker over a recorded stream's (T, N) probabilities: its segments."""
+def track(
+    probabilities: np.ndarray,
+    settings: PostProcessing,
+    background: int,
+    boundaries: np.ndarray | None = None,
+) -> list[Detection]:
+    """Run the tracker over a recorded stream's (T, N) probabilities (and (T, 2) start and end
+    confidences from boundary heads): its segments."""
     tracker = SegmentTracker(settings, background)
-    for frame in probabilities:
-        tracker.update(frame)
+    for frame, row in enumerate(probabilities):
+        tracker.update(row, None if boundaries is None else boundaries[frame])
     return tracker.detections()

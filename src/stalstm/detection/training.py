@@ -47,11 +47,12 @@ HELD_OUT_SEED = 1_000_003  # the held-out split and its streams do not change wi
 TEST_STREAM_SEED = 2_000_003
 SFINGE_PROTOCOLS = ("dictionary", "dictionary+odd-sequences")
 DEFAULT_SEARCH = {
-    "start_threshold": [0.4, 0.5, 0.6, 0.7, 0.8],
-    "start_frames": [2, 4, 6, 8],
+    "start_threshold": [0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+    "start_frames": [2, 4, 6, 8, 10, 12, 16, 20, 24],
     "end_threshold": [0.2, 0.3, 0.4],
     "end_frames": [2, 4, 8],
 }
+BOUNDARY_SEARCH = [0.0, 0.3, 0.5, 0.7]  # start_confidence, for a model with boundary heads
 
 
 def check_detection_recipe(recipe: Any, augmentation: Any, where: str) -> None:
@@ -271,6 +272,7 @@ def choose_post_processing(
     background: int,
     base: dict[str, Any],
     search: dict[str, list],
+    boundaries: Sequence[np.ndarray | None] | None = None,
 ) -> tuple[PostProcessing, dict[str, Any]]:
     """The tracker settings with the most detections minus false positives on these streams
     (ties: fewer false positives, then the first in the search order), and its counts."""
@@ -282,8 +284,8 @@ def choose_post_processing(
         except ValueError:  # e.g. an end threshold above the start threshold
             continue
         detected = false_positives = 0
-        for stream, frames in zip(streams, probabilities, strict=True):
-            detections = track(frames, settings, background)
+        for index, (stream, frames) in enumerate(zip(streams, probabilities, strict=True)):
+            detections = track(frames, settings, background, boundaries and boundaries[index])
             found = sum(m is not None for _, m in sfinge_matches(stream.segments, detections))
             detected += found
             false_positives += len(detections) - found
@@ -376,19 +378,23 @@ def train_detector(
         background, section.window, PostProcessing(**section.post_processing)
     )
     held_results = detect_streams(result.model, list(held_set.streams), searching, prepared=True)
+    search = dict(section.search or DEFAULT_SEARCH)
+    if config.boundary_heads and not section.search:
+        search["start_confidence"] = BOUNDARY_SEARCH
     chosen, counts = choose_post_processing(
         held_set.streams,
         [r.probabilities for r in held_results],
         background,
         section.post_processing,
-        section.search or DEFAULT_SEARCH,
+        search,
+        [r.boundaries for r in held_results],
     )
     detection = DetectionSettings(background, section.window, chosen)
     held_metrics = detection_metrics(
         outcomes_of(
             held_set.streams,
             [
-                replace(r, detections=track(r.probabilities, chosen, background))
+                replace(r, detections=track(r.probabilities, chosen, background, r.boundaries))
                 for r in held_results
             ],
         ),

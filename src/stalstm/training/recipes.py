@@ -74,6 +74,7 @@ class ModelSection:
     spatial_tanh: int = 100
     temporal_hidden: int = 100
     temporal_bias: float = 1.0
+    boundary_heads: bool = False  # detection recipes: JCR-RNN style start/end confidences
 
 
 @dataclass(frozen=True)

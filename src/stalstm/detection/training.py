@@ -378,17 +378,19 @@ def train_detector(
         background, section.window, PostProcessing(**section.post_processing)
     )
     held_results = detect_streams(result.model, list(held_set.streams), searching, prepared=True)
-    search = dict(section.search or DEFAULT_SEARCH)
-    if config.boundary_heads and not section.search:
-        search["start_confidence"] = BOUNDARY_SEARCH
+    held_probabilities = [r.probabilities for r in held_results]
+    held_boundaries = [r.boundaries for r in held_results]
     chosen, counts = choose_post_processing(
-        held_set.streams,
-        [r.probabilities for r in held_results],
-        background,
-        section.post_processing,
-        search,
-        [r.boundaries for r in held_results],
-    )
+        held_set.streams, held_probabilities, background, section.post_processing,
+        section.search or DEFAULT_SEARCH, held_boundaries,
+    )  # fmt: skip
+    if config.boundary_heads and "start_confidence" not in (section.search or {}):
+        # the start gate is searched second, the other settings fixed (a joint grid would
+        # take minutes of the tracker)
+        chosen, counts = choose_post_processing(
+            held_set.streams, held_probabilities, background, chosen.to_dict(),
+            {"start_confidence": BOUNDARY_SEARCH}, held_boundaries,
+        )  # fmt: skip
     detection = DetectionSettings(background, section.window, chosen)
     held_metrics = detection_metrics(
         outcomes_of(

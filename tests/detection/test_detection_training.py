@@ -15,6 +15,7 @@ from stalstm.cli import app
 from stalstm.clip import Clip
 from stalstm.detection.building import build_streams
 from stalstm.detection.detector import detect_stream
+from stalstm.detection.training import load_material
 from stalstm.modelfile import load_model
 from stalstm.readers import read_stream
 from stalstm.readers.stream_folder import write_stream_folder
@@ -151,3 +152,14 @@ def test_detection_recipe_checks_name_the_key(override: str, key: str) -> None:
     with pytest.raises(RecipeError) as caught:
         load_recipe("sfinge3d-detect", [override])
     assert caught.value.field == key
+
+
+def test_the_split_of_sfinge3d_with_the_odd_sequences(data_root: Path) -> None:
+    recipe = load_recipe("sfinge3d-detect", ["data.protocol=dictionary+odd-sequences"])
+    material = load_material(recipe, data_root / "sfinge3d_v1")
+    held_recorded = [stream for stream in material.held_out if not stream.name.startswith("held")]
+    assert [int(s.name) % 2 for s in material.test] == [0] * 36
+    assert len(material.training_streams) + len(held_recorded) == 36
+    assert {s.name for s in material.training_streams}.isdisjoint(s.name for s in held_recorded)
+    assert all(int(s.name) % 2 == 1 for s in [*material.training_streams, *held_recorded])
+    assert len(material.training_clips) == 468 - 65 and len(held_recorded) == 5

@@ -8,7 +8,8 @@ comes from, by ``data.dataset``:
 - ``sfinge3d`` (``data.protocol: dictionary``): training streams are built every epoch from the
   Dictionary's 468 segmented gestures (the material the data set intends for training); the
   test streams are the 72 recorded Sequences. ``dictionary+odd-sequences`` also trains on the
-  odd-numbered Sequences and tests on the even-numbered ones.
+  odd-numbered Sequences (a share of them held out with the Dictionary's, so that recorded
+  background takes part in choosing the post-processing) and tests on the even-numbered ones.
 - ``streams``: a folder with ``train/`` and ``test/`` stream folders in the bring-your-own
   format (``stalstm.readers.stream_folder``; ``detection.layout`` names the layout).
 - any clip data set of ``stalstm.readers`` (``msr``, ``sbu``, ...): training streams built from
@@ -158,14 +159,20 @@ def load_material(recipe: Any, data: str | Path) -> DetectionMaterial:
         training, held = _held_out_clips(dictionary, section.held_out_fraction)
         test = sequences
         split = {"train": f"Dictionary ({len(training)} gestures)", "test": "Sequences 1-72"}
+        held_streams: list[Stream] = []
         if recipe.data.protocol == "dictionary+odd-sequences":
-            training_streams = [s for s in sequences if int(s.name) % 2 == 1]
+            odd = [s for s in sequences if int(s.name) % 2 == 1]
+            training_streams, held_streams = _held_out_streams(odd, section.held_out_fraction)
             test = [s for s in sequences if int(s.name) % 2 == 0]
             split = {
-                "train": f"Dictionary ({len(training)} gestures) and the 36 odd Sequences",
+                "train": f"Dictionary ({len(training)} gestures) and {len(training_streams)} "
+                "odd Sequences",
                 "test": "the 36 even Sequences",
             }
         split["held_out"] = f"{len(held)} Dictionary gestures ({section.held_out_fraction:.0%})"
+        if held_streams:
+            names = ", ".join(stream.name for stream in held_streams)
+            split["held_out"] += f" and Sequences {names}"
         class_names, layout, shape = list(SFINGE_CLASSES), "hand20", dictionary[0].joints.shape
     elif dataset == "streams":
         from stalstm.readers.stream_folder import read_stream_folder
@@ -198,6 +205,8 @@ def load_material(recipe: Any, data: str | Path) -> DetectionMaterial:
         held_out = held_streams
     else:
         held_out = build_streams(held, section.held_out_streams, HELD_OUT_SEED, build, "held-out")
+        if dataset == "sfinge3d":
+            held_out += held_streams  # recorded streams held out (dictionary+odd-sequences)
     return DetectionMaterial(
         class_names=class_names,
         layout=str(layout),

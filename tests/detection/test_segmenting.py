@@ -67,6 +67,18 @@ def test_one_frame_blips_never_open_and_a_new_class_takes_over() -> None:
     )
 
 
+def test_a_segment_ends_before_the_run_of_the_class_that_follows_it() -> None:
+    settings = PostProcessing(start_threshold=0.5, start_frames=3, end_threshold=0.3, end_frames=1)
+    probabilities = frames(
+        (0.6, 0.0), (0.6, 0.0), (0.6, 0.0),  # 0-2 class 0 opens at 0
+        (0.35, 0.6),  # 3 class 1's run starts; class 0 still >= 0.3
+        (0.1, 0.6),  # 4 class 0 below: closes, before class 1's run: at 2, not 3
+        (0.1, 0.6),  # 5 class 1 on three times: opens at 3
+    )  # fmt: skip
+    found = track(probabilities, settings, BACKGROUND)
+    assert [(d.label, d.start, d.end) for d in found] == [(0, 0, 2), (1, 3, 5)]
+
+
 def test_a_stream_ending_inside_a_segment_and_bad_settings() -> None:
     probabilities = frames((0.6, 0.0), (0.6, 0.0), (0.6, 0.0))
     assert same(

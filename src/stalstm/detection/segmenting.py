@@ -10,9 +10,10 @@ probability reaches ``start_threshold``. The tracker of one stream:
 - **keeps** it open while c's probability stays at or above ``end_threshold`` (a dip of fewer
   than ``end_frames`` frames is bridged);
 - **closes** it after ``end_frames`` frames in a row below ``end_threshold``, or when another
-  class has been on for ``start_frames`` frames (that class opens next, and the closed segment
-  ends before it starts); the segment ends at the last frame its class was at or above
-  ``end_threshold``. Its confidence is the mean probability of its class over its frames.
+  class has been on for ``start_frames`` frames (that class opens next); the segment ends at the
+  last frame its class was at or above ``end_threshold``, and before the run of another class
+  under way, so that segments never overlap. Its confidence is the mean probability of its
+  class over its frames.
 
 With a model that has boundary heads (JCR-RNN's per-frame start and end confidences) and
 ``start_confidence`` > 0, a class must also have had a start confidence of at least
@@ -150,10 +151,11 @@ class SegmentTracker:
             else:
                 self.below += 1
             switch = self.candidate >= 0 and self.candidate != self.label and self._may_open()
-            if switch:
-                finished.append(self._close(before=self.frame - len(self.candidate_run) + 1))
-            elif self.below >= settings.end_frames:
-                finished.append(self._close())
+            # a run of another class under way bounds the segment: it ends before the run
+            taking_over = self.candidate >= 0 and self.candidate != self.label
+            before = self.frame - len(self.candidate_run) + 1 if taking_over else None
+            if switch or self.below >= settings.end_frames:
+                finished.append(self._close(before=before))
         if self.label < 0 and self.candidate >= 0 and self._may_open():
             self._open(self.candidate)
         return finished

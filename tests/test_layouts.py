@@ -20,8 +20,9 @@ EXPECTED_JOINTS = {
     "coco17": 17,
     "mediapipe33": 33,
     "openpose18": 18,
+    "hand20": 20,
 }
-TREES = {"ntu25", "openni15", "msr20", "kinect_v1_20", "utd_mhad20", "openpose18"}
+TREES = {"ntu25", "openni15", "msr20", "kinect_v1_20", "utd_mhad20", "openpose18", "hand20"}
 
 
 def components(layout: Layout) -> list[set[int]]:
@@ -73,7 +74,16 @@ def test_axes_name_the_right_joints() -> None:
         "hip_center",
         "head",
     )
+    hand = get_layout("hand20")
+    assert [hand.joint_names[j] for j in (hand.center, *hand.up)] == ["palm", "palm", "middle_a"]
+    # a hand has no left and right joints: its second axis runs across the palm
+    assert [hand.joint_names[j] for j in hand.left_right] == ["pinky_a", "index_a"]
+    assert [hand.joint_names[j] for j in (3, 7, 11, 15, 19)] == [
+        f"{finger}_tip" for finger in ("thumb", "index", "middle", "ring", "pinky")
+    ]
     for layout in LAYOUTS.values():
+        if layout is hand:
+            continue
         right, left = (layout.joint_names[j] for j in layout.left_right)
         assert "right" in right and "left" in left, layout.name
 

@@ -301,3 +301,20 @@ def test_forward_rejects_joints_of_the_wrong_layout() -> None:
         model(torch.zeros(1, 4, 15, 3))
     with pytest.raises(ValueError, match="got 25 x 2"):
         model(torch.zeros(1, 4, 25, 2))
+
+
+def test_boundary_heads_add_start_and_end_confidences_and_change_nothing_else() -> None:
+    torch.manual_seed(0)
+    plain = build_model(STALSTMConfig(num_joints=5, num_classes=4, main_hidden=8))
+    config = STALSTMConfig(num_joints=5, num_classes=4, main_hidden=8, boundary_heads=True)
+    heads = build_model(config)
+    heads.load_state_dict(plain.state_dict(), strict=False)  # every weight but the heads'
+    joints = torch.randn(2, 7, 5, 3)
+    out, reference = heads.eval()(joints), plain.eval()(joints)
+    assert reference.boundaries is None and out.boundaries.shape == (2, 7, 2)
+    assert float(out.boundaries.min()) >= 0 and float(out.boundaries.max()) <= 1
+    torch.testing.assert_close(out.logits, reference.logits)
+    assert set(heads.state_dict()) - set(plain.state_dict()) == {
+        "main.boundaries.weight",
+        "main.boundaries.bias",
+    }

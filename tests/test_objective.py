@@ -13,7 +13,10 @@ from torch.testing import assert_close
 
 from stalstm.model import STALSTMConfig, STALSTMOutput, build_model
 from stalstm.objective import (
+    IGNORE,
     ObjectiveConfig,
+    boundary_targets,
+    predictions,
     regularised_loss,
     spatial_regulariser,
     temporal_regulariser,
@@ -151,3 +154,62 @@ def test_default_l1_weight_keeps_the_term_small_at_ntu_size() -> None:
     model = build_model(STALSTMConfig(num_joints=50, num_classes=60))
     weighted_l1 = ObjectiveConfig().l1_weight * weight_l1(model).item()
     assert weighted_l1 < 0.05 * math.log(60)  # log(60): the cross-entropy of a uniform guess
+
+
+def test_frame_wise_cross_entropy_over_a_window_skips_padding() -> None:
+    """Frame targets: the cross-entropy of o_t = beta_{t-1} z_{t-1} + beta_t z_t (W = 2) over the
+    valid frames only, computed by hand from the same tensors."""
+    beta = torch.tensor([[1.0, 0.5, 2.0], [1.0, 0.0, 0.0]], dtype=torch.float64)
+    scores = torch.tensor(
+        [
+            [[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]],
+            [[0.0, 3.0], [9.0, 9.0], [9.0, 9.0]],  # padding after frame 0
+        ],
+        dtype=torch.float64,
+    )
+    targets = torch.tensor([[0, 1, 1], [1, IGNORE, IGNORE]])
+    output = STALSTMOutput(
+        logits=torch.zeros(2, 2, dtype=torch.float64), frame_scores=scores, alpha=None,
+        beta=beta, mask=MASK, state=None, has_temporal_attention=True,
+    )  # fmt: skip
+    config = ObjectiveConfig(spatial_weight=0.0, temporal_weight=0.0, l1_weight=0.0, frame_window=2)
+    terms = regularised_loss(output, targets, torch.nn.Linear(1, 1), config)
+    # stream 0: o_0 = (1, 0), o_1 = (1, 0) + (0, 1) = (1, 1), o_2 = (0, 1) + (2, 2) = (2, 3)
+    # stream 1: o_0 = (0, 3); its two padding frames are not counted
+    by_hand = [
+        F.cross_entropy(torch.tensor([[1.0, 0.0]]), torch.tensor([0])),
+        F.cross_entropy(torch.tensor([[1.0, 1.0]]), torch.tensor([1])),
+        F.cross_entropy(torch.tensor([[2.0, 3.0]]), torch.tensor([1])),
+        F.cross_entropy(torch.tensor([[0.0, 3.0]]), torch.tensor([1])),
+    ]
+    assert float(terms.cross_entropy) == pytest.approx(float(sum(by_hand) / 4))
+    predicted, expected = predictions(output, targets, config)
+    assert predicted.tolist() == [0, 0, 1, 1] and expected.tolist() == [0, 1, 1, 1]
+    with pytest.raises(ValueError, match="frame_window"):
+        regularised_loss(output, targets, torch.nn.Linear(1, 1), ObjectiveConfig())
+
+
+def test_boundary_targets_and_their_loss() -> None:
+    """Gaussians around every action's first and last frame, read off frame targets
+    (background last, here class 2; padding IGNORE)."""
+    targets = torch.tensor([[2, 0, 0, 1, 2, IGNORE], [2, 2, 2, 2, 2, 2]])
+    expected = boundary_targets(targets, background=2, sigma=1.0)
+    g = [math.exp(-(d**2) / 2) for d in range(6)]
+    # stream 0: starts at 1 (class 0) and 3 (class 1), ends at 2 and 3
+    assert expected[0, :, 0].tolist() == pytest.approx([g[1], g[0], g[1], g[0], g[1], g[2]])
+    assert expected[0, :, 1].tolist() == pytest.approx([g[2], g[1], g[0], g[0], g[1], g[2]])
+    assert expected[1].abs().sum() == 0  # all background: no boundary
+    output = STALSTMOutput(
+        logits=torch.zeros(2, 3), frame_scores=torch.zeros(2, 6, 3), alpha=None,
+        beta=torch.ones(2, 6), mask=torch.ones(2, 6, dtype=torch.bool), state=None,
+        has_temporal_attention=False, boundaries=torch.full((2, 6, 2), 0.5),
+    )  # fmt: skip
+    config = ObjectiveConfig(
+        spatial_weight=0.0, temporal_weight=0.0, l1_weight=0.0, frame_window=1,
+        boundary_weight=2.0, boundary_sigma=1.0,
+    )  # fmt: skip
+    terms = regularised_loss(output, targets, torch.nn.Linear(1, 1), config)
+    valid = (targets != IGNORE).unsqueeze(-1).expand(-1, -1, 2)
+    by_hand = ((0.5 - expected.float())[valid] ** 2).mean()
+    assert float(terms.boundary) == pytest.approx(float(by_hand), rel=1e-5)
+    assert float(terms.total) == pytest.approx(float(terms.cross_entropy + 2.0 * by_hand), rel=1e-5)

@@ -17,6 +17,7 @@ from stalstm.predict import fit_persons, predict_clip
 from stalstm.readers.msr import read_msr_skeleton
 from stalstm.readers.ntu import read_ntu_skeleton
 from stalstm.readers.sbu import read_sbu_clip
+from stalstm.readers.sfinge import read_sfinge_stream
 from stalstm.transforms import PRESETS, build_preset
 
 SBU_CLIPS = ("s01s02/08/001", "s03s04/04/001", "s07s03/01/002")
@@ -134,6 +135,7 @@ def test_streaming_presets_prepare_every_frame_like_the_whole_clip(data_root: Pa
             for name in ("a01_s01_e01", "a20_s10_e03")
         ],
         "none": [ntu_clip(data_root, action) for action in NTU_CLIPS],
+        "hand": [read_sfinge_stream(data_root / "sfinge3d_v1" / "Sequences" / "3.txt").as_clip()],
     }
     assert set(STREAMING_PRESETS) <= set(PRESETS)
     for preset, preset_clips in clips.items():

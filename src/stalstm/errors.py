@@ -85,3 +85,10 @@ class UnsafePickleError(DataError):
 class EmptySplitError(StalstmError):
     """A protocol leaves the training or the test split of a data set empty (e.g. the cross-view
     protocol on clips from one camera): training or testing on nothing is refused up front."""
+
+
+class SegmentError(DataError):
+    """An annotated segment that is impossible: an end before its start, outside its stream, or
+    overlapping another segment of the same stream."""
+
+    kind = "bad segment"

@@ -9,6 +9,12 @@ Two graphs come out of one trained model:
   ``temporal_h``, ``temporal_c`` when those branches exist; ``main_h``, ``main_c``; ``logits``,
   the running sum o) in; ``probabilities`` (B, N) and the next state (``next_<name>``) out. The
   batch axis is dynamic. Start from ``initial_state`` (zeros) and feed each output state back.
+- detection step (a frame-wise detection model, ``stalstm.detection``): the streaming step plus,
+  for a window W > 1, the ``window`` state (B, W - 1, N) of the last weighted frame scores;
+  outputs ``probabilities`` of this frame over the classes and background (the detection score
+  of ``stalstm.detection.scores``), ``beta`` (B,), the next state and, with boundary heads,
+  ``boundaries`` (B, 2). Its probabilities feed
+  the same segment tracker as the PyTorch ``Detector`` (``OnnxStreamingDetector``).
 
 Exporter: the TorchScript-based ``torch.onnx.export(..., dynamo=False)``. In torch 2.13 the
 default exporter (``dynamo=True``) goes through ``torch.export``, which specialises the time
@@ -33,27 +39,31 @@ from stalstm.model import STALSTM, ModelState, STALSTMConfig
 OPSET = 17
 
 
-def state_names(config: STALSTMConfig) -> list[str]:
-    """Names of the streaming model's state inputs, in order (outputs are ``next_<name>``)."""
+def state_names(config: STALSTMConfig, window: int = 0) -> list[str]:
+    """Names of the streaming model's state inputs, in order (outputs are ``next_<name>``);
+    with a detection ``window`` W > 1 the last one is ``window``."""
     names = []
     if config.has_spatial_attention:
         names += ["spatial_h", "spatial_c"]
     if config.has_temporal_attention:
         names += ["temporal_h", "temporal_c"]
-    return [*names, "main_h", "main_c", "logits"]
+    return [*names, "main_h", "main_c", "logits", *(["window"] if window > 1 else [])]
 
 
-def initial_state(config: STALSTMConfig, batch: int = 1) -> dict[str, np.ndarray]:
-    """The zero state before the first frame, as onnxruntime inputs."""
+def initial_state(config: STALSTMConfig, batch: int = 1, window: int = 0) -> dict[str, np.ndarray]:
+    """The zero state before the first frame, as onnxruntime inputs (``window``: of a detection
+    step graph)."""
     sizes = {
         "spatial": (1, config.spatial_hidden),
         "temporal": (1, config.temporal_hidden),
         "main": (config.main_layers, config.main_hidden),
     }
     state = {}
-    for name in state_names(config):
+    for name in state_names(config, window):
         if name == "logits":
             state[name] = np.zeros((batch, config.num_classes), np.float32)
+        elif name == "window":
+            state[name] = np.zeros((batch, window - 1, config.num_classes), np.float32)
         else:
             layers, hidden = sizes[name.rsplit("_", 1)[0]]
             state[name] = np.zeros((layers, batch, hidden), np.float32)
@@ -95,6 +105,44 @@ class StreamingStep(nn.Module):
                 flat += [part[0], part[1]]
         flat += [following.main[0], following.main[1], following.logits]
         return (torch.softmax(following.logits, dim=-1), *flat)
+
+
+class DetectionStep(nn.Module):
+    """One frame and the state in; this frame's detection probabilities, beta and the next
+    state out (``stalstm.detection.scores.window_scores``, the detector's own function)."""
+
+    def __init__(self, model: STALSTM, window: int) -> None:
+        super().__init__()
+        self.step = StreamingStep(model)
+        self.window = window
+
+    def forward(self, joints: Tensor, *state: Tensor) -> tuple[Tensor, ...]:
+        from stalstm.detection.scores import window_scores
+
+        config = self.step.model.config
+        values = list(state)
+        history = values.pop() if self.window > 1 else None
+        spatial = (values.pop(0), values.pop(0)) if config.has_spatial_attention else None
+        temporal = (values.pop(0), values.pop(0)) if config.has_temporal_attention else None
+        main_h, main_c, logits = values
+        previous = ModelState(spatial, temporal, (main_h, main_c), logits)
+        output = self.step.model(joints.unsqueeze(1), None, previous)  # one frame: (B, 1, K, C)
+        if history is None:  # W = 1: no state beyond the model's
+            history = output.frame_scores.new_zeros(joints.shape[0], 0, config.num_classes)
+        scores, following_history = window_scores(
+            output.beta, output.frame_scores, self.window, history
+        )
+        following = output.state
+        flat: list[Tensor] = []
+        for part in (following.spatial, following.temporal):
+            if part is not None:
+                flat += [part[0], part[1]]
+        flat += [following.main[0], following.main[1], following.logits]
+        if self.window > 1:
+            flat.append(following_history)
+        if output.boundaries is not None:  # boundary heads: this frame's (start, end)
+            flat.append(output.boundaries[:, -1])
+        return (torch.softmax(scores[:, -1], dim=-1), output.beta[:, -1], *flat)
 
 
 def _export(module: nn.Module, example: tuple[Tensor, ...], path: Path, **names: object) -> Path:
@@ -156,6 +204,34 @@ def export_streaming(model: STALSTM, path: str | Path) -> Path:
     )
 
 
+def export_detection(model: STALSTM, path: str | Path, window: int) -> Path:
+    """Write the one-frame detection step of a frame-wise model with detection ``window`` W."""
+    config = model.config
+    model = model.eval()
+    names = state_names(config, window)
+    state = tuple(torch.from_numpy(v) for v in initial_state(config, 2, window).values())
+    example = (torch.zeros(2, config.num_joints, config.num_coords), *state)
+    axes: dict[str, dict[int, str]] = {
+        "joints": {0: "batch"}, "probabilities": {0: "batch"}, "beta": {0: "batch"}
+    }  # fmt: skip
+    for name in names:
+        batch_axis = 0 if name in ("logits", "window") else 1
+        axes[name] = {batch_axis: "batch"}
+        axes[f"next_{name}"] = {batch_axis: "batch"}
+    outputs = ["probabilities", "beta", *(f"next_{name}" for name in names)]
+    if config.boundary_heads:
+        outputs.append("boundaries")
+        axes["boundaries"] = {0: "batch"}
+    return _export(
+        DetectionStep(model, window),
+        example,
+        Path(path),
+        input_names=["joints", *names],
+        output_names=outputs,
+        dynamic_axes=axes,
+    )
+
+
 class OnnxStreamingRecognizer:
     """The streaming ONNX model driven frame by frame with onnxruntime: the deployment twin of
     ``stalstm.online.Recognizer`` (frames must be prepared and persons flattened: (S, K, C))."""
@@ -188,13 +264,63 @@ class OnnxStreamingRecognizer:
         return self.state["logits"]
 
 
+class OnnxStreamingDetector:
+    """The detection step graph driven frame by frame with onnxruntime, its probabilities fed to
+    the same segment tracker as ``stalstm.detection.Detector`` (frames prepared, persons
+    flattened: (S, K, C))."""
+
+    def __init__(self, path: str | Path, config: STALSTMConfig, settings: object, streams: int = 1):
+        import onnxruntime
+
+        from stalstm.detection.segmenting import SegmentTracker
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
+        self.config = config
+        self.settings = settings
+        self.streams = streams
+        self.names = state_names(config, settings.window)
+        self.trackers = [
+            SegmentTracker(settings.post_processing, settings.background) for _ in range(streams)
+        ]
+        self.state = initial_state(config, streams, settings.window)
+
+    def update(self, frames: np.ndarray) -> np.ndarray:
+        """(S, K, C) prepared frames -> (S, N) this frame's detection probabilities (the
+        trackers are updated; their segments are in ``detections``)."""
+        feeds = {"joints": np.ascontiguousarray(frames, dtype=np.float32), **self.state}
+        probabilities, _, *following = self.session.run(None, feeds)
+        boundaries = [None] * len(self.trackers)
+        if self.config.boundary_heads:
+            boundaries = list(following.pop())
+        self.state = dict(zip(self.names, following, strict=True))
+        for tracker, row, frame_boundaries in zip(
+            self.trackers, probabilities, boundaries, strict=True
+        ):
+            tracker.update(row, frame_boundaries)
+        return probabilities
+
+    def detections(self, stream: int = 0) -> list:
+        return self.trackers[stream].detections()
+
+
 def export_model(
-    model: STALSTM, onnx: str | Path | None = None, streaming: str | Path | None = None
+    model: STALSTM,
+    onnx: str | Path | None = None,
+    streaming: str | Path | None = None,
+    detection: str | Path | None = None,
+    window: int = 1,
 ) -> list[Path]:
-    """Write the offline graph to ``onnx`` and/or the streaming step graph to ``streaming``."""
+    """Write the offline graph to ``onnx``, the streaming step graph to ``streaming`` and/or the
+    detection step graph (detection ``window`` W) to ``detection``."""
     written = []
     if onnx is not None:
         written.append(export_offline(model, onnx))
     if streaming is not None:
         written.append(export_streaming(model, streaming))
+    if detection is not None:
+        written.append(export_detection(model, detection, window))
     return written

@@ -18,7 +18,8 @@ NTU RGB+D (Shahroudy et al., 2016) and the Kinect v2 SDK; SBU Kinect Interaction
 2012, OpenNI order); MSR Action3D (Li et al., 2010, its own order); the Kinect v1 SDK
 (``NUI_SKELETON_POSITION_INDEX``); UTD-MHAD (Chen et al., 2015,
 ``Skeleton_joint_order.txt``); COCO keypoints (Lin et al., 2014); MediaPipe Pose
-(``POSE_CONNECTIONS``); OpenPose COCO-18 (``POSE_COCO_PAIRS``).
+(``POSE_CONNECTIONS``); OpenPose COCO-18 (``POSE_COCO_PAIRS``); the 20-joint hand of
+SFINGE3D (Caputo et al., 2020; palm, then each finger from its base to its tip).
 """
 
 from __future__ import annotations
@@ -372,6 +373,25 @@ OPENPOSE18 = Layout(
     description="OpenPose COCO-18 keypoints (as used by ST-GCN's Kinetics skeletons), pixels",
 )
 
+HAND20 = Layout(
+    name="hand20",
+    joint_names=_names(
+        """palm thumb_a thumb_b thumb_tip
+        index_a index_b index_c index_tip middle_a middle_b middle_c middle_tip
+        ring_a ring_b ring_c ring_tip pinky_a pinky_b pinky_c pinky_tip"""
+    ),
+    # each finger a chain from the palm to its tip (the order of the SFINGE3D files)
+    bones=_bones(
+        """0-1 1-2 2-3 0-4 4-5 5-6 6-7 0-8 8-9 9-10 10-11
+        0-12 12-13 13-14 14-15 0-16 16-17 17-18 18-19"""
+    ),
+    center=0,  # palm
+    up=(0, 8),  # palm -> base of the middle finger: along the hand
+    left_right=(16, 4),  # base of the little finger -> base of the index: across the palm
+    description="one hand of a Leap Motion style tracker (SFINGE3D), 20 joints: palm, thumb "
+    "(3), index, middle, ring and little finger (4 each), 3D metres",
+)
+
 LAYOUTS: dict[str, Layout] = {
     layout.name: layout
     for layout in (
@@ -383,6 +403,7 @@ LAYOUTS: dict[str, Layout] = {
         COCO17,
         MEDIAPIPE33,
         OPENPOSE18,
+        HAND20,
     )
 }
 

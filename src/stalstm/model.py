@@ -66,6 +66,7 @@ class STALSTMConfig:
     zero_init_gate: bool = False  # w_xp = w_hp = 0: beta starts at b_p on every frame
     zero_init_spatial: bool = False  # U_s = 0, b_so = 0: alpha starts uniform on every frame
     gate_gradient_leak: float = 0.0  # backward slope of the ReLU gate below 0 while training
+    boundary_heads: bool = False  # detection: per-frame start/end confidences (JCR-RNN style)
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -112,6 +113,7 @@ class STALSTMOutput:
     state: ModelState | None  # state after the last frame, to continue the sequences; None
     #                           when a clip is padded (the state after padding is no clip's)
     has_temporal_attention: bool  # whether beta is learned (else it is 1 on valid frames)
+    boundaries: Tensor | None = None  # (B, T, 2) start and end confidences, with boundary_heads
 
 
 def previous_hidden(hidden: Tensor, initial: Tensor) -> Tensor:
@@ -201,10 +203,16 @@ class MainNetwork(nn.Module):
         if config.zero_init_classifier:
             nn.init.zeros_(self.classifier.weight)
             nn.init.zeros_(self.classifier.bias)
+        # Detection only (not in the paper; Li et al., ECCV 2016, JCR-RNN): how close each frame
+        # is to an action's start and end, regressed from the same hidden state.
+        self.boundaries = nn.Linear(config.main_hidden, 2) if config.boundary_heads else None
 
-    def forward(self, y: Tensor, state: LSTMState | None) -> tuple[Tensor, LSTMState]:
+    def forward(
+        self, y: Tensor, state: LSTMState | None
+    ) -> tuple[Tensor, Tensor | None, LSTMState]:
         hidden, new_state = self.lstm(y, state)  # (B, T, H)
-        return self.classifier(hidden), new_state  # z: (B, T, N)
+        boundaries = None if self.boundaries is None else torch.sigmoid(self.boundaries(hidden))
+        return self.classifier(hidden), boundaries, new_state  # z: (B, T, N); (B, T, 2)
 
 
 class STALSTM(nn.Module):
@@ -286,7 +294,7 @@ class STALSTM(nn.Module):
             beta, temporal_state = valid, None
 
         # Main network and the attention-weighted sum of per-frame class scores.
-        frame_scores, main_state = self.main(y, state.main if state else None)  # z: (B, T, N)
+        frame_scores, boundaries, main_state = self.main(y, state.main if state else None)
         logits = torch.einsum("bt,btn->bn", beta, frame_scores)  # o: (B, N)
         if state is not None:
             logits = logits + state.logits
@@ -294,8 +302,9 @@ class STALSTM(nn.Module):
             None if padded else ModelState(spatial_state, temporal_state, main_state, logits)
         )
         return STALSTMOutput(
-            logits, frame_scores, alpha, beta, mask, new_state, self.temporal_attention is not None
-        )
+            logits, frame_scores, alpha, beta, mask, new_state, self.temporal_attention is not None,
+            boundaries,
+        )  # fmt: skip
 
     def parts(self) -> dict[str, nn.Module]:
         """The named sub-networks a training stage can train or freeze."""

@@ -28,7 +28,7 @@ from torch import Tensor
 
 from stalstm.clip import Clip
 from stalstm.errors import LayoutMismatchError
-from stalstm.model import STALSTM, ModelState
+from stalstm.model import STALSTM, ModelState, STALSTMOutput
 from stalstm.modelfile import LoadedModel
 from stalstm.predict import fit_persons
 from stalstm.transforms.presets import PRESETS
@@ -164,12 +164,18 @@ class Recognizer:
         return torch.from_numpy(np.ascontiguousarray(array)).unsqueeze(1)  # (S, 1, K, C)
 
     @torch.inference_mode()
-    def update(self, frames: np.ndarray | Tensor) -> np.ndarray:
-        """Feed one frame (of every stream); return the class probabilities so far."""
+    def step(self, frames: np.ndarray | Tensor) -> STALSTMOutput:
+        """Feed one frame (of every stream); return the model's whole output for it (batch S,
+        one frame: beta (S, 1), frame scores z (S, 1, N), alpha...), the state carried on."""
         joints = self._model_input(frames)
         output = self.model(joints, None, self.state)
         self.state = output.state
         self.frames_seen += 1
+        return output
+
+    def update(self, frames: np.ndarray | Tensor) -> np.ndarray:
+        """Feed one frame (of every stream); return the class probabilities so far."""
+        output = self.step(frames)
         probabilities = torch.softmax(output.state.logits, dim=-1).numpy()  # (S, N)
         return probabilities if self.streams is not None else probabilities[0]
 

@@ -26,8 +26,8 @@ from stalstm.training.recipes import (
 
 def test_every_shipped_recipe_validates_and_builds_its_schedule():
     names = recipe_names()
-    expected = ["generic", "msr-cs", "ntu120-xset", "ntu120-xsub", "ntu60-xsub", "ntu60-xview",
-                "sbu"]  # fmt: skip
+    expected = ["generic", "generic-detect", "msr-cs", "msr-detect", "ntu120-xset", "ntu120-xsub",
+                "ntu60-xsub", "ntu60-xview", "sbu", "sfinge3d-detect"]  # fmt: skip
     assert names == expected
     for name in names:
         recipe = load_recipe(name)
@@ -36,6 +36,9 @@ def test_every_shipped_recipe_validates_and_builds_its_schedule():
         config = recipe.model_config(num_joints=30, num_classes=8, num_coords=3)
         assert config.variant == recipe.model["variant"]
     assert load_recipe("sbu").data.folds == [1, 2, 3, 4, 5]
+    assert [name for name in names if load_recipe(name).detection is not None] == [
+        "generic-detect", "msr-detect", "sfinge3d-detect"
+    ]  # fmt: skip
 
 
 def test_overrides_apply_before_validation():

@@ -11,6 +11,7 @@ import pytest
 from stalstm.clip import Clip
 from stalstm.layouts import get_layout
 from stalstm.readers import read_msr_skeleton, read_ntu_skeleton, read_sbu_clip
+from stalstm.readers.sfinge import read_sfinge_stream
 from stalstm.transforms import PRESETS, build_preset
 from stalstm.transforms import functional as F
 
@@ -35,7 +36,7 @@ def unit(vector: np.ndarray) -> np.ndarray:
 
 
 def test_every_preset_runs_on_every_ntu_sample(ntu_clips: list[Clip]):
-    assert set(PRESETS) == {"none", "canonical", "sgn", "agcn", "pyskl", "sbu", "msr"}
+    assert set(PRESETS) == {"none", "canonical", "sgn", "agcn", "pyskl", "sbu", "msr", "hand"}
     for name in ("none", "canonical", "sgn", "agcn", "pyskl"):
         preset = build_preset(name)
         for clip in ntu_clips:
@@ -135,6 +136,18 @@ def test_msr_preset_centres_the_hip_and_scales_by_body_size(data_root: Path):
         first = F.first_present_frame(out, 0)
         np.testing.assert_allclose(out[first, 0, layout.up[0]], 0.0, atol=1e-5)
         assert F.mean_bone_length(out, layout.bones) == pytest.approx(1.0, rel=1e-5)
+
+
+def test_hand_preset_centres_the_palm_and_scales_by_hand_size(data_root: Path):
+    layout = get_layout("hand20")
+    stream = read_sfinge_stream(data_root / "sfinge3d_v1" / "Sequences" / "7.txt")
+    out = build_preset("hand")(stream.as_clip()).joints
+    np.testing.assert_allclose(out[0, 0, layout.center], 0.0, atol=1e-6)
+    assert F.mean_bone_length(out, layout.bones) == pytest.approx(1.0, rel=1e-5)
+    # every frame moved by the same palm and scaled by the same size: the hand's path is kept
+    size = F.mean_bone_length(stream.joints, layout.bones)
+    expected = (stream.joints - stream.joints[0, 0, layout.center]) / size
+    np.testing.assert_allclose(out, expected, atol=1e-5)
 
 
 def test_unknown_preset_is_refused():

@@ -1,6 +1,7 @@
-"""Commands that use a trained model: predict, explain, stream, export. Each is one call into
-the Python API (stalstm.predict, stalstm.explain, stalstm.online, stalstm.export); torch and
-matplotlib are imported inside the commands so that ``stalstm --help`` stays quick."""
+"""Commands that use a trained model: predict, explain, stream, detect, export. Each is one call
+into the Python API (stalstm.predict, stalstm.explain, stalstm.online, stalstm.detection,
+stalstm.export); torch and matplotlib are imported inside the commands so that
+``stalstm --help`` stays quick."""
 
 from __future__ import annotations
 
@@ -149,18 +150,82 @@ def export(
     streaming: Annotated[
         Path | None, typer.Option("--streaming", help="Streaming step ONNX file to write.")
     ] = None,
+    detection: Annotated[
+        Path | None,
+        typer.Option("--detection", help="Detection step ONNX file (a detection model)."),
+    ] = None,
     allow_pickle: AllowPickle = False,
 ) -> None:
-    """Export to ONNX: whole clips (dynamic batch and time) and/or one frame + state a step."""
+    """Export to ONNX: whole clips (dynamic batch and time), one frame + state a step, and/or
+    a detection model's step (this frame's probabilities over the classes and background)."""
     from stalstm.export import export_model
 
-    if onnx is None and streaming is None:
-        raise typer.BadParameter("give --onnx and/or --streaming")
-    for path in export_model(_load(model, allow_pickle).model, onnx=onnx, streaming=streaming):
+    if onnx is None and streaming is None and detection is None:
+        raise typer.BadParameter("give --onnx, --streaming and/or --detection")
+    loaded = _load(model, allow_pickle)
+    window = 1
+    if detection is not None:
+        from stalstm.detection.detector import detection_settings
+
+        window = detection_settings(loaded).window
+    written = export_model(loaded.model, onnx, streaming, detection, window)
+    for path in written:
         typer.echo(f"wrote {path}")
+
+
+@_fail_on_bad_input
+def detect(
+    model: ModelArgument,
+    streams: Annotated[
+        list[Path],
+        typer.Argument(metavar="STREAM...", help="Untrimmed streams (.txt, .npy, .csv)."),
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object a segment.")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Folder for segments.json and a timeline per stream."),
+    ] = None,
+    layout: LayoutOption = None,
+    allow_pickle: AllowPickle = False,
+) -> None:
+    """Detect the actions in untrimmed streams with a detection model: one segment a line
+    (class, first and last frame counted from 0, confidence, the frame the online detector
+    reported it at). A stream's annotation, when one sits beside it (sequencesGT.csv,
+    segments.csv), is drawn in the timeline of --out."""
+    from stalstm.detection.detector import detect_streams, detection_settings
+    from stalstm.readers import read_stream
+
+    loaded = _load(model, allow_pickle)
+    detection_settings(loaded)  # a clear error for a model that cannot detect
+    names = list(loaded.class_names)
+    read = [read_stream(path, layout or loaded.layout, names) for path in streams]
+    results = detect_streams(loaded, read)
+    for path, result in zip(streams, results, strict=True):
+        for detection in result.detections:
+            if as_json:
+                line = {"stream": str(path), "class": names[detection.label], **detection.to_dict()}
+                typer.echo(json.dumps(line))
+            else:
+                typer.echo(
+                    f"{path}: {names[detection.label]} frames {detection.start}-{detection.end} "
+                    f"confidence {detection.confidence:.3f} (reported at frame "
+                    f"{detection.reported_at})"
+                )
+    if out is not None:
+        from stalstm.detection.pictures import plot_timeline, segments_document
+
+        out.mkdir(parents=True, exist_ok=True)
+        document = segments_document(read, results, names)
+        (out / "segments.json").write_text(json.dumps(document, indent=2) + "\n")
+        for stream, result in zip(read, results, strict=True):
+            plot_timeline(stream, result, names, out / f"timeline-{stream.name}.png")
+        if not as_json:
+            typer.echo(f"wrote {out / 'segments.json'} and {len(read)} timeline(s)")
 
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to the application."""
-    for command in (predict, explain, stream, export):
+    for command in (predict, explain, stream, detect, export):
         app.command()(command)

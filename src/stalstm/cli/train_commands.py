@@ -10,7 +10,9 @@ from typing import Annotated
 import typer
 
 RECIPE_HELP = "A shipped recipe (sbu, msr-cs, ntu60-xsub, ntu60-xview, ntu120-xsub, ntu120-xset, "
-RECIPE_HELP += "generic) or a recipe YAML file."
+RECIPE_HELP += (
+    "generic; detection: sfinge3d-detect, msr-detect, generic-detect) or a recipe YAML file."
+)
 DATA_HELP = "A prepared store, or a raw data-set folder (prepared into a cache on first use)."
 SET_HELP = "Override a recipe key, e.g. --set schedule.epochs=50 (repeatable)."
 

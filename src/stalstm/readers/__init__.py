@@ -25,12 +25,22 @@ from stalstm.readers.pyskl import (
     write_pyskl,
 )
 from stalstm.readers.sbu import SBU_COLUMNS, read_sbu_clip, sbu_clip_name
+from stalstm.readers.sfinge import (
+    GROUND_TRUTH_FILE,
+    SFINGE_VALUES,
+    read_sfinge_dictionary,
+    read_sfinge_ground_truth,
+    read_sfinge_sequences,
+    read_sfinge_stream,
+)
+from stalstm.readers.stream_folder import read_stream_file, read_stream_folder
 from stalstm.readers.utd_mhad import (
     UTD_MHAD_SUFFIX,
     read_utd_mhad,
     utd_mhad_clip_name,
     utd_mhad_sort_key,
 )
+from stalstm.stream import Stream
 
 DATASETS = ("ntu", "sbu", "msr", "utd-mhad", "pyskl", "generic")
 
@@ -47,6 +57,10 @@ __all__ = [
     "read_pyskl",
     "read_sample",
     "read_sbu_clip",
+    "read_sfinge_dictionary",
+    "read_sfinge_sequences",
+    "read_stream",
+    "read_stream_folder",
     "read_utd_mhad",
     "write_pyskl",
 ]
@@ -188,3 +202,30 @@ def read_clip(path: str | Path, layout: str | Path | Layout | None = None) -> Cl
 def _column_count(path: Path) -> int:
     with path.open(encoding="utf-8", errors="replace") as handle:
         return len(handle.readline().split(","))
+
+
+def read_stream(
+    path: str | Path, layout: str | Path | None = None, class_names: list[str] | None = None
+) -> Stream:
+    """Read one untrimmed stream of any readable kind, with its annotation when one sits beside
+    it: a SFINGE3D stream (``.txt``, 140 comma-separated values a row; gestures from a
+    ``sequencesGT.csv`` in its folder), or a bring-your-own ``.npy`` / ``.csv`` stream
+    (``layout`` required; segments from a ``segments.csv`` in its folder, class names looked up
+    in ``class_names``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "file not found")
+    if path.suffix == ".txt":
+        if _column_count(path) != SFINGE_VALUES:
+            raise DataError(path, f"unknown stream format: a .txt stream has {SFINGE_VALUES} "
+                            "comma-separated values a row (SFINGE3D)")  # fmt: skip
+        ground_truth = path.parent / GROUND_TRUTH_FILE
+        annotated = ()
+        if ground_truth.is_file() and path.stem.isdigit():
+            annotated = read_sfinge_ground_truth(ground_truth).get(int(path.stem), ())
+        return read_sfinge_stream(path, annotated)
+    if path.suffix in (".npy", ".csv"):
+        if layout is None:
+            raise DataError(path, "a .npy/.csv stream needs a layout (e.g. hand20, ntu25)")
+        return read_stream_file(path, layout, class_names)
+    raise DataError(path, "unknown stream format (SFINGE3D .txt, or .npy/.csv with a layout)")

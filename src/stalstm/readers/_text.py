@@ -68,3 +68,53 @@ def read_rows(
 
 def _looks_numeric(cells: list[str]) -> bool:
     return all(DECIMAL.fullmatch(c.strip()) or NON_FINITE.fullmatch(c.strip()) for c in cells)
+
+
+def read_delimited(
+    path: str | Path, separator: str, columns: int, trailing_separator: bool = False
+) -> tuple[np.ndarray, list[int]]:
+    """Numeric rows of a file of ``columns`` values a line split by ``separator``, converted in
+    one pass (``_tokens.tokenize_numbers``, the NTU reader's whole-file scanner) rather than
+    cell by cell; blank lines are skipped. ``trailing_separator``: a row may end with one more
+    separator (SFINGE3D's dictionary files do), which is not a value.
+
+    Every row is checked before conversion: its number of values (an empty value between two
+    separators counts as a malformed token), then every token; errors name the 1-based line.
+    """
+    from stalstm.readers._tokens import tokenize_numbers
+
+    path = Path(path)
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    text = data.decode("utf-8", errors="replace")
+    line_numbers: list[int] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        if trailing_separator and line.endswith(separator):
+            line = line[: -len(separator)]
+        cells = line.split(separator)
+        if len(cells) != columns:
+            raise MalformedTokenError(
+                path, f"{len(cells)} values, expected {columns} ({separator!r}-separated)", number
+            )
+        if line.startswith(separator) or separator * 2 in line:
+            raise MalformedTokenError(path, "an empty value between two separators", number)
+        line_numbers.append(number)
+    if not line_numbers:
+        raise EmptyFileError(path, "no data rows")
+    separator_bytes = separator.encode()
+    tokens = tokenize_numbers(data.replace(separator_bytes, b" "), path)
+    if len(tokens) != len(line_numbers) * columns:  # a value with a space inside it
+        for number, line in enumerate(text.splitlines(), start=1):
+            count = len(line.replace(separator, " ").split())
+            if line.strip() and count != columns:
+                raise MalformedTokenError(path, f"{count} values, expected {columns}", number)
+    values = tokens.values.reshape(len(line_numbers), columns)
+    if not np.isfinite(values).all():
+        row = int(np.argwhere(~np.isfinite(values))[0][0])
+        column = int(np.argwhere(~np.isfinite(values[row]))[0][0]) + 1
+        raise NonFiniteError(path, f"column {column} is not finite", line=line_numbers[row])
+    return values, line_numbers

@@ -18,7 +18,7 @@ from torch import Tensor
 from torchmetrics.classification import MulticlassAccuracy
 
 from stalstm.model import STALSTM
-from stalstm.objective import ObjectiveConfig, regularised_loss
+from stalstm.objective import ObjectiveConfig, predictions, regularised_loss
 from stalstm.training.diagnostics import (
     AttentionCollapseWarning,
     EpochDiagnostics,
@@ -87,7 +87,8 @@ class StageModule(L.LightningModule):
             on_epoch=True,
             batch_size=size,
         )
-        accuracy = (output.logits.argmax(dim=1) == batch["labels"]).float().mean()
+        predicted, expected = predictions(output, batch["labels"], self.objective)
+        accuracy = (predicted == expected).float().mean()
         self.log("train/top1", accuracy, on_step=False, on_epoch=True, batch_size=size)
         return terms.total
 
@@ -124,7 +125,7 @@ class StageModule(L.LightningModule):
     def validation_step(self, batch: dict, batch_index: int) -> None:
         output = self.model(batch["joints"], batch["mask"])
         terms = regularised_loss(output, batch["labels"], self.model, self.objective)
-        self.validation_accuracy(output.logits, batch["labels"])
+        self.validation_accuracy(*predictions(output, batch["labels"], self.objective))
         size = len(batch["labels"])
         self.log("val/loss", terms.total, batch_size=size, sync_dist=True)
         self.log("val/cross_entropy", terms.cross_entropy, batch_size=size, sync_dist=True)

@@ -13,6 +13,8 @@ A recipe has these sections (see ``src/stalstm/recipes/*.yaml``; every key is op
                   objective come from their own sections; the progress bar is the caller's)
     augmentation: passed to ``stalstm.transforms.build_augmentation`` (empty: none)
     ablation:     ``AblationSection``: variants, regularised (bools), schedules (kinds), seeds
+    detection:    (detection recipes only) frame-wise training for online detection in
+                  untrimmed streams: ``DetectionSection`` below, ``stalstm.detection.training``
 
 One source of truth: the model and training sections are checked against the API's own
 dataclasses, so a field added to ``STALSTMConfig`` or ``TrainingSettings`` is a recipe key, with
@@ -117,6 +119,33 @@ class AblationSection:
 
 
 @dataclass(frozen=True)
+class DetectionSection:
+    """Frame-wise training of a detector (``stalstm.detection.training``).
+
+    ``window`` is W of the detection score (``stalstm.detection.scores``; it also sets the
+    objective's ``frame_window``). Training streams are built afresh every epoch from the
+    training clips (``streams_per_epoch`` of them, shaped by ``build``:
+    ``stalstm.detection.building.StreamBuildSettings``). ``held_out_fraction`` of the training
+    material (clips of each class, or whole streams) is kept apart; ``held_out_streams`` streams
+    built from it choose the post-processing: every combination of the ``search`` lists
+    (``PostProcessing`` fields) is tried, and the one with the most detections minus false
+    positives is kept (``post_processing`` gives the values not searched). ``test_streams``:
+    streams built from the test clips of a clip data set. ``layout``: the layout of ``streams``
+    data. ``pictures``: timeline pictures of the first test streams."""
+
+    window: int = 1
+    streams_per_epoch: int = 200
+    build: dict = field(default_factory=dict)
+    held_out_fraction: float = 0.15
+    held_out_streams: int = 60
+    test_streams: int = 100
+    post_processing: dict = field(default_factory=dict)
+    search: dict = field(default_factory=dict)
+    layout: str = ""
+    pictures: int = 4
+
+
+@dataclass(frozen=True)
 class Recipe:
     """A validated recipe; ``to_dict`` gives back the resolved YAML content.
 
@@ -134,6 +163,7 @@ class Recipe:
     training: TrainingSettings = field(default_factory=TrainingSettings)
     augmentation: dict = field(default_factory=dict)
     ablation: AblationSection = field(default_factory=AblationSection)
+    detection: DetectionSection | None = None
 
     def __post_init__(self) -> None:
         made = replace(self.training, schedule=self.build_schedule(), objective=self.objective)
@@ -264,9 +294,13 @@ def recipe_from_dict(values: Mapping[str, Any], where: str = "recipe") -> Recipe
     from stalstm.transforms.augmentation import AugmentationConfig
 
     try:  # checked when the recipe loads, not when training first builds it
-        AugmentationConfig.from_dict(recipe.augmentation)
+        augmentation = AugmentationConfig.from_dict(recipe.augmentation)
     except ValueError as error:
         raise RecipeError(where, str(error), field="augmentation") from error
+    if recipe.detection is not None:
+        from stalstm.detection.training import check_detection_recipe
+
+        check_detection_recipe(recipe, augmentation, where)
     return recipe
 
 
@@ -348,6 +382,9 @@ def _convert(hint: Any, value: Any, key: str, where: str) -> Any:
         return _build(hint, value, where, prefix=key)
     if origin in (typing.Union, types.UnionType):
         options = typing.get_args(hint)
+        sections = [option for option in options if hasattr(option, "__dataclass_fields__")]
+        if value is not None and len(sections) == 1:  # an optional section: its own errors
+            return _convert(sections[0], value, key, where)
         for option in options:
             try:
                 return _convert(option, value, key, where)

@@ -75,6 +75,10 @@ def train(
 
     started = time.perf_counter()
     recipe = resolve_recipe(recipe, overrides)
+    if recipe.detection is not None:  # frame-wise training of a detector
+        from stalstm.detection.training import train_detector
+
+        return train_detector(recipe, data, out, resume=resume, progress_bar=progress_bar)
     if recipe.training.threads > 0:
         # small LSTMs gain nothing from more threads, and lose much when cores are shared
         torch.set_num_threads(recipe.training.threads)

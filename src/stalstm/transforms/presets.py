@@ -78,6 +78,13 @@ PRESETS: dict[str, PresetInfo] = {
         "length of the first frame (a body size, so subjects of different height match)",
         causal=True,
     ),
+    "hand": PresetInfo(
+        "a hand (or any layout): centred on the layout's centre joint (the palm) of the first "
+        "frame and divided by the mean bone length of the first frame (the hand's size), so "
+        "hands of different size and recordings at different places match while the hand's "
+        "path (swipes) is kept",
+        causal=True,
+    ),
 }
 
 
@@ -122,6 +129,7 @@ def build_preset(name: str, layout: Layout | str | None = None) -> Callable[[Cli
             TranslateToFirstFrame(role="up_base", layout=layout),
             ScaleByBodySize(layout=layout),
         ],
+        "hand": lambda: [TranslateToFirstFrame(layout=layout), ScaleByBodySize(layout=layout)],
     }
     if name not in builders:
         raise ValueError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")

@@ -1,0 +1,197 @@
+"""The bring-your-own stream format: a folder of untrimmed recordings plus ``segments.csv``.
+
+- ``<stream>.npy``: float array (T, M, V, C) or (T, V, C) (one person), C = 2 or 3;
+- ``<stream>.csv``: one row per frame, x, y[, z] per joint per person in layout order, an
+  optional header row (the clip format of ``stalstm.readers.generic``);
+- ``segments.csv``: columns ``stream, label, start, end``, one row per annotated action.
+  ``start`` and ``end`` are the action's first and last frame, **counted from 0** (row 0 of a
+  ``.csv`` stream, index 0 of a ``.npy`` one) and both inside the action. ``label`` is an
+  integer class index or a class name (names get indices in sorted order). Frames outside every
+  segment are background.
+
+Every file is a stream (a stream with no row in ``segments.csv`` is all background) and every
+stream named in ``segments.csv`` must have a file. A segment that ends before it starts, runs
+past its stream's last frame or overlaps another segment of its stream is a ``SegmentError``
+naming the line: nothing is clipped or dropped quietly.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from stalstm.errors import DataError, SegmentError
+from stalstm.layouts import Layout, get_layout
+from stalstm.readers.generic import CLIP_SUFFIXES, read_generic_clip
+from stalstm.stream import Segment, Stream
+
+SEGMENTS_FILE = "segments.csv"
+SEGMENT_COLUMNS = ("stream", "label", "start", "end")
+
+
+@dataclass(frozen=True)
+class StreamFolder:
+    """The streams of a folder, in file-name order, and the class names (empty when the labels
+    were given as integers)."""
+
+    streams: list[Stream]
+    class_names: list[str]
+
+
+@dataclass(frozen=True)
+class _SegmentRow:
+    stream: str
+    label_text: str
+    start: int
+    end: int
+    line: int
+
+
+def _read_segment_rows(path: Path) -> list[_SegmentRow]:
+    if not path.is_file():
+        raise DataError(path.parent, f"no {SEGMENTS_FILE} in the folder")
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        header = [name.strip() for name in reader.fieldnames or []]
+        reader.fieldnames = header
+        for column in SEGMENT_COLUMNS:
+            if column not in header:
+                raise DataError(path, f"missing column {column!r}", line=1)
+        rows = []
+        for row in reader:
+            line = reader.line_num
+            values = {column: (row.get(column) or "").strip() for column in SEGMENT_COLUMNS}
+            for column in ("stream", "label"):
+                if not values[column]:
+                    raise DataError(path, f"empty {column}", line=line, field=column)
+            frames = {}
+            for column in ("start", "end"):
+                if not values[column].isdigit():
+                    raise SegmentError(
+                        path,
+                        f"{values[column]!r} is not a frame number (0, 1, 2...)",
+                        line=line,
+                        field=column,
+                    )
+                frames[column] = int(values[column])
+            rows.append(
+                _SegmentRow(values["stream"], values["label"], frames["start"], frames["end"], line)
+            )
+    return rows
+
+
+def read_stream_folder(folder: str | Path, layout: str | Path | Layout) -> StreamFolder:
+    """Every stream of a bring-your-own folder with its segments, checked against ``layout``."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(folder, "stream folder not found")
+    layout = get_layout(layout)
+    segments_path = folder / SEGMENTS_FILE
+    rows = _read_segment_rows(segments_path)
+    files: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix in CLIP_SUFFIXES and path.name != SEGMENTS_FILE:
+            if path.stem in files:
+                raise DataError(path, f"two files for stream {path.stem!r}")
+            files[path.stem] = path
+    if not files:
+        raise DataError(folder, "no .npy or .csv stream files")
+    for row in rows:
+        if row.stream not in files:
+            raise DataError(
+                segments_path, f"no .npy or .csv file for stream {row.stream!r}", line=row.line
+            )
+    texts = [row.label_text for row in rows]
+    by_name = not all(text.isdigit() for text in texts)
+    class_names = sorted(set(texts)) if by_name else []
+    streams = [
+        _stream_with_segments(path, layout, rows, class_names, segments_path)
+        for path in files.values()
+    ]
+    return StreamFolder(streams, class_names)
+
+
+def _stream_with_segments(
+    path: Path,
+    layout: Layout,
+    rows: list[_SegmentRow],
+    class_names: list[str],
+    segments_path: Path,
+) -> Stream:
+    """One stream file with its rows of ``segments.csv`` (labels by ``class_names`` when the
+    labels are names), every segment checked against the stream."""
+    clip = read_generic_clip(path, layout)
+    name = path.stem
+    own = [row for row in rows if row.stream == name]
+    segments = []
+    for row in own:
+        if row.end < row.start or row.end >= clip.num_frames:
+            raise SegmentError(
+                segments_path,
+                f"segment {row.start}-{row.end} of stream {name!r} needs start <= end <= "
+                f"{clip.num_frames - 1} (its last frame, counting from 0)",
+                line=row.line,
+            )
+        if class_names:
+            label = class_names.index(row.label_text)
+        elif row.label_text.isdigit():
+            label = int(row.label_text)
+        else:
+            raise DataError(
+                segments_path, f"label {row.label_text!r} is not a class index", row.line
+            )
+        segments.append(Segment(label, row.start, row.end))
+    ordered = sorted(zip(segments, own, strict=True), key=lambda pair: pair[0].start)
+    for (before, _), (after, row) in itertools.pairwise(ordered):
+        if after.start <= before.end:
+            raise SegmentError(
+                segments_path,
+                f"segment {after.start}-{after.end} of stream {name!r} overlaps "
+                f"{before.start}-{before.end}",
+                line=row.line,
+            )
+    return Stream(name, clip.joints, tuple(segments), layout.name)
+
+
+def read_stream_file(
+    path: str | Path, layout: str | Path | Layout, class_names: list[str] | None = None
+) -> Stream:
+    """One stream file of this format; its segments come from the ``segments.csv`` beside it
+    when there is one (labels that are names are looked up in ``class_names``)."""
+    path = Path(path)
+    layout = get_layout(layout)
+    segments_path = path.parent / SEGMENTS_FILE
+    rows = _read_segment_rows(segments_path) if segments_path.is_file() else []
+    if rows and not all(row.label_text.isdigit() for row in rows) and not class_names:
+        class_names = sorted({row.label_text for row in rows})
+    if class_names and any(
+        row.label_text not in class_names for row in rows if row.stream == path.stem
+    ):
+        unknown = next(r for r in rows if r.stream == path.stem and r.label_text not in class_names)
+        raise DataError(segments_path, f"unknown class {unknown.label_text!r}", unknown.line)
+    return _stream_with_segments(path, layout, rows, list(class_names or []), segments_path)
+
+
+def write_stream_folder(
+    folder: str | Path, streams: Sequence[Stream], class_names: Sequence[str] | None = None
+) -> Path:
+    """Write streams in this format (``<name>.npy`` each, and ``segments.csv`` with class names
+    when given, else integer labels); ``read_stream_folder`` reads them back."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / SEGMENTS_FILE).open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(SEGMENT_COLUMNS)
+        for stream in streams:
+            if "/" in stream.name or "\\" in stream.name:
+                raise ValueError(f"stream name {stream.name!r} cannot be a file name")
+            np.save(folder / f"{stream.name}.npy", stream.joints)
+            for segment in stream.segments:
+                label = class_names[segment.label] if class_names else segment.label
+                writer.writerow([stream.name, label, segment.start, segment.end])
+    return folder

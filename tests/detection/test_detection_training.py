@@ -1,0 +1,165 @@
+"""Detection recipes end to end with a tiny model: the SFINGE3D recipe (Dictionary -> the 72
+Sequences), a user's own stream folders, a clip data set; the detect command; recipe checks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_detector import detection_model
+from typer.testing import CliRunner
+
+from stalstm.cli import app
+from stalstm.clip import Clip
+from stalstm.detection.building import build_streams
+from stalstm.detection.detector import detect_stream
+from stalstm.detection.training import load_material
+from stalstm.modelfile import load_model
+from stalstm.readers import read_stream
+from stalstm.readers.stream_folder import write_stream_folder
+from stalstm.training.recipes import RecipeError, load_recipe, recipe_from_dict
+from stalstm.training.runner import train
+
+TINY = [
+    "model.main_hidden=8", "model.main_layers=1", "model.spatial_hidden=8",
+    "model.spatial_tanh=8", "model.temporal_hidden=8", "schedule.epochs=1",
+    "training.batch_size=4", "detection.streams_per_epoch=4", "detection.held_out_streams=3",
+    "detection.test_streams=3", "detection.pictures=1",
+    "detection.search={start_threshold: [0.3, 0.5], start_frames: [2], end_frames: [2]}",
+]  # fmt: skip
+SUMMARY_KEYS = {
+    "detection_rate", "false_positives_per_stream", "jaccard", "frame_f1", "map_iou_0.5",
+    "median_delay_frames",
+}  # fmt: skip
+
+
+def test_sfinge3d_recipe_trains_chooses_on_held_out_and_tests_on_the_72_streams(
+    data_root: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    summary = train("sfinge3d-detect", data_root / "sfinge3d_v1", out, overrides=TINY,
+                    progress_bar=False)  # fmt: skip
+    assert set(summary) >= SUMMARY_KEYS and summary["test"]["streams"] == 72
+    assert summary["test"]["gestures"] == 278 and summary["held_out"]["streams"] == 3
+    assert summary["post_processing"]["start_threshold"] in (0.3, 0.5)
+    written = json.loads((out / "summary.json").read_text())
+    assert {key: written[key] for key in SUMMARY_KEYS} == {
+        key: summary[key] for key in SUMMARY_KEYS
+    }
+    loaded = load_model(out / "model")
+    assert loaded.class_names[-1] == "background" and len(loaded.class_names) == 14
+    assert loaded.metadata["detection"]["post_processing"] == summary["post_processing"]
+    assert loaded.preset == "hand" and loaded.layout == "hand20"
+    segments = json.loads((out / "evaluation-test" / "segments.json").read_text())
+    assert len(segments["streams"]) == 72 and segments["streams"][0]["truth"][0]["start"] == 50
+    assert (out / "evaluation-test" / "timeline-1.png").is_file()
+    assert (out / "evaluation-held-out" / "metrics.json").is_file()
+    with pytest.raises(FileExistsError):
+        train("sfinge3d-detect", data_root / "sfinge3d_v1", out, overrides=TINY)
+
+
+def hand_clips(count: int, seed: int) -> list[Clip]:
+    generator = np.random.default_rng(seed)
+    return [
+        Clip(f"c{k}", generator.normal(size=(8, 1, 20, 3)) + k % 3, label=k % 3, layout="hand20")
+        for k in range(count)
+    ]
+
+
+def test_generic_streams_recipe(tmp_path: Path) -> None:
+    names = ["clap", "point", "wave"]
+    write_stream_folder(tmp_path / "data" / "train", build_streams(hand_clips(12, 0), 8, 0), names)
+    write_stream_folder(tmp_path / "data" / "test", build_streams(hand_clips(6, 1), 3, 1), names)
+    summary = train("generic-detect", tmp_path / "data", tmp_path / "run",
+                    overrides=[*TINY, "detection.layout=hand20"], progress_bar=False)  # fmt: skip
+    assert summary["test"]["streams"] == 3 and summary["held_out"]["streams"] == 1
+    assert load_model(tmp_path / "run" / "model").class_names == (
+        "clap",
+        "point",
+        "wave",
+        "background",
+    )
+
+
+def test_detection_on_streams_built_from_a_clip_data_set(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("STALSTM_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    rows = ["clip,label,fold"]
+    for clip in hand_clips(12, 2):
+        np.save(folder / f"{clip.name}.npy", clip.joints)
+        rows.append(f"{clip.name},{clip.label},{1 + int(clip.name[1:]) % 2}")
+    (folder / "labels.csv").write_text("\n".join(rows) + "\n")
+    values = load_recipe("generic-detect").to_dict()
+    values["data"] = {"dataset": "generic", "preset": "hand", "protocol": "column:fold=2"}
+    values["detection"]["layout"] = "hand20"
+    recipe = recipe_from_dict(values)
+    summary = train(recipe, folder, tmp_path / "run", overrides=TINY, progress_bar=False)
+    assert summary["test"]["streams"] == 3 and "6 test clips" in summary["split"]["test"]
+
+
+def test_detect_command_prints_segments_and_writes_timeline(data_root: Path, tmp_path: Path):
+    loaded = detection_model(tmp_path / "model")
+    path = data_root / "sfinge3d_v1" / "Sequences" / "1.txt"
+    runner = CliRunner()
+    result = runner.invoke(app, ["detect", str(tmp_path / "model"), str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    expected = detect_stream(loaded, read_stream(path)).detections
+    assert len(lines) == len(expected) > 0
+    assert [(line["class"], line["start"], line["end"]) for line in lines] == [
+        (loaded.class_names[d.label], d.start, d.end) for d in expected
+    ]
+    result = runner.invoke(
+        app, ["detect", str(tmp_path / "model"), str(path), "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"{path}: " in result.output and "confidence" in result.output
+    document = json.loads((tmp_path / "out" / "segments.json").read_text())
+    assert (
+        document["streams"][0]["truth"][0] == {"class": "pinch", "label": 7, "start": 50, "end": 92}
+        or document["streams"][0]["truth"][0]["start"] == 50
+    )
+    assert (tmp_path / "out" / "timeline-1.png").is_file()
+
+
+def test_detect_command_refuses_what_it_cannot_detect(data_root: Path, tmp_path: Path) -> None:
+    detection_model(tmp_path / "classifier", settings=None)
+    path = data_root / "sfinge3d_v1" / "Sequences" / "1.txt"
+    result = CliRunner().invoke(app, ["detect", str(tmp_path / "classifier"), str(path)])
+    assert result.exit_code == 1 and "not trained for detection" in result.output
+    detection_model(tmp_path / "model")
+    dictionary = data_root / "sfinge3d_v1" / "Dictionary" / "1" / "1.txt"  # ';'-separated
+    result = CliRunner().invoke(app, ["detect", str(tmp_path / "model"), str(dictionary)])
+    assert result.exit_code == 1 and "unknown stream format" in result.output
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("augmentation.crop_min_ratio=0.8", "augmentation"),
+        ("data.preset=sgn", "data.preset"),
+        ("detection.window=0", "detection.window"),
+        ("detection.windw=3", "detection.windw"),
+        ("data.protocol=odd", "data.protocol"),
+        ("objective.frame_window=5", "objective.frame_window"),
+        ("detection.search={start_frames: []}", "detection"),
+    ],
+)
+def test_detection_recipe_checks_name_the_key(override: str, key: str) -> None:
+    with pytest.raises(RecipeError) as caught:
+        load_recipe("sfinge3d-detect", [override])
+    assert caught.value.field == key
+
+
+def test_the_split_of_sfinge3d_with_the_odd_sequences(data_root: Path) -> None:
+    recipe = load_recipe("sfinge3d-detect", ["data.protocol=dictionary+odd-sequences"])
+    material = load_material(recipe, data_root / "sfinge3d_v1")
+    held_recorded = [stream for stream in material.held_out if not stream.name.startswith("held")]
+    assert [int(s.name) % 2 for s in material.test] == [0] * 36
+    assert len(material.training_streams) + len(held_recorded) == 36
+    assert {s.name for s in material.training_streams}.isdisjoint(s.name for s in held_recorded)
+    assert all(int(s.name) % 2 == 1 for s in [*material.training_streams, *held_recorded])
+    assert len(material.training_clips) == 468 - 65 and len(held_recorded) == 5

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import save
 
 from stalstm.errors import DataError, UnsafePickleError
 from stalstm.model import STALSTMConfig, build_model
@@ -96,14 +97,20 @@ def test_a_crafted_pickle_is_refused_without_running_it(tmp_path: Path) -> None:
 
 
 def test_a_safetensors_file_starting_with_0x80_loads(tmp_path: Path) -> None:
-    # A safetensors file starts with its header length (8 bytes, little-endian); for this
-    # configuration its low byte is 0x80, a pickle's first byte (issue 11): it was refused.
-    config = STALSTMConfig(
-        num_joints=30, num_classes=8, variant="lstm", main_layers=2, main_hidden=512
-    )
-    model = build_model(config).eval()
+    # A safetensors file starts with its header length (8 bytes, little-endian); when its low
+    # byte is 0x80, a pickle's first byte, the file was refused (issue 11). About 1 size in 32
+    # does it; the header depends on the model's tensors, so find such a size first.
+    sizes = [(v, layers, hidden, classes) for v in ("lstm", "sta") for layers in (1, 2, 3)
+             for hidden in (16, 32, 64, 128, 256, 512) for classes in (8, 10, 60, 120)]  # fmt: skip
+    for variant, layers, hidden, classes in sizes:
+        config = STALSTMConfig(num_joints=30, num_classes=classes, variant=variant,
+                               main_layers=layers, main_hidden=hidden)  # fmt: skip
+        model = build_model(config).eval()
+        state = {name: tensor.contiguous() for name, tensor in model.state_dict().items()}
+        if save(state, metadata={"format": "pt"})[:1] == b"\x80":
+            break
     directory = save_model(
-        tmp_path / "m", model, class_names=[str(n) for n in range(8)],
+        tmp_path / "m", model, class_names=[str(n) for n in range(classes)],
         layout="openni15", preset="sbu",
     )  # fmt: skip
     assert (directory / WEIGHTS_FILE).read_bytes()[:1] == b"\x80"

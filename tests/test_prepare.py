@@ -216,7 +216,7 @@ def test_generic_2d_keypoints_with_class_names_and_a_column_protocol(tmp_path: P
         rows.append(f"c{index},{label},{1 + index % 2}")
     (root / "labels.csv").write_text("\n".join(rows) + "\n")
 
-    report = prepare_dataset("generic", root, tmp_path / "out", layout="coco17")
+    report = prepare_dataset("generic", root, tmp_path / "out", layout="coco17", preset="none")
     assert report.written == 4
     store = ClipStore.open(tmp_path / "out", verify=True)
     assert store.info["class_names"] == ["clap", "jump", "wave"]
@@ -241,7 +241,7 @@ def test_prepare_utd_mhad_reports_the_three_missing_trials(data_root: Path, tmp_
     for name in missing:  # the printed table names each with its status
         assert re.search(rf"{name} +│ missing: no file in the folder", result.output)
     store = ClipStore.open(out, verify=True)
-    assert store.info["preset"] == "none" and store.info["layout"] == "utd_mhad20"
+    assert store.info["preset"] == "canonical" and store.info["layout"] == "utd_mhad20"
     assert store.info["num_persons"] == 1 and store.info["joints"][0] == "head"
     assert store.class_names[0] == "right arm swipe to the left" and len(store.class_names) == 27
     split = split_indices(store.metadata, "utd-mhad-cs")

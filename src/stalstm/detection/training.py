@@ -320,7 +320,7 @@ def train_detector(
 
     from stalstm.detection.data import BuiltStreamDataset, StreamDataset, collate_streams
     from stalstm.modelfile import load_model, save_model
-    from stalstm.training.engine import TrainingSettings, fit
+    from stalstm.training.engine import fit
     from stalstm.training.runner import RUN_FILE, RunExistsError, save_recipe
     from stalstm.transforms import build_augmentation, build_preset
 
@@ -360,19 +360,7 @@ def train_detector(
         )
     held_set = StreamDataset(material.held_out, background, persons, preparation)
     objective = replace(recipe.objective, frame_window=section.window)
-    settings = TrainingSettings(
-        schedule=recipe.build_schedule(),
-        objective=objective,
-        batch_size=recipe.training.batch_size,
-        seed=seed,
-        validate_every=recipe.training.validate_every,
-        num_workers=recipe.training.num_workers,
-        accelerator=recipe.training.accelerator,
-        deterministic=recipe.training.deterministic,
-        progress_bar=progress_bar,
-        spatial_input_gain=recipe.training.spatial_input_gain,
-        ema_decay=recipe.training.ema_decay,
-    )
+    settings = replace(recipe.training, objective=objective, progress_bar=progress_bar)
     out.mkdir(parents=True, exist_ok=True)
     save_recipe(recipe, out / "recipe.yaml")
     run = {"data": str(Path(data).resolve()), "store": None, "fold": None, "task": "detection"}
@@ -432,7 +420,7 @@ def train_detector(
     plot_training_curves(result.stage_folders, out / "training_curves.png", recipe.name)
     summary = {
         "recipe": recipe.name,
-        "variant": recipe.model.variant,
+        "variant": recipe.model["variant"],
         "seed": seed,
         "window": section.window,
         "split": material.split,

@@ -245,6 +245,14 @@ class STALSTM(nn.Module):
         standardised = (joints - self.input_mean) / self.input_scale
         return torch.where(present, standardised, torch.zeros_like(standardised))
 
+    def attended_input(self, joints: Tensor, alpha: Tensor) -> Tensor:
+        """Y_t = alpha_t X_t, what the main network reads: (B, T, K, C) standardised joints X
+        and (B, T, K) attention alpha -> (B, T, K, C)."""
+        attended = alpha.unsqueeze(-1) * joints
+        if self.config.rescale_attended_input:
+            attended = attended * self.config.num_joints
+        return attended
+
     def forward(
         self, joints: Tensor, mask: Tensor | None = None, state: ModelState | None = None
     ) -> STALSTMOutput:
@@ -279,9 +287,7 @@ class STALSTM(nn.Module):
         # Spatial attention: which joints to read in each frame.
         if self.spatial_attention is not None:
             alpha, spatial_state = self.spatial_attention(x, state.spatial if state else None)
-            y = (alpha.unsqueeze(-1) * joints).reshape(batch, frames, -1)  # Y: (B, T, D)
-            if config.rescale_attended_input:
-                y = y * num_joints
+            y = self.attended_input(joints, alpha).reshape(batch, frames, -1)  # Y: (B, T, D)
         else:
             alpha, spatial_state, y = None, None, x
 

@@ -94,8 +94,13 @@ class StageModule(L.LightningModule):
 
     @torch.no_grad()
     def _add_attention_diagnostics(self, batch: dict, output) -> None:
-        joints = batch["joints"].masked_fill(~batch["mask"][:, :, None, None], 0.0)
-        main_input = joints if output.alpha is None else output.alpha.unsqueeze(-1) * joints
+        # X and Y as the model computes them (standardised, attended)
+        joints = self.model.standardise(
+            batch["joints"].masked_fill(~batch["mask"][:, :, None, None], 0.0)
+        )
+        main_input = (
+            joints if output.alpha is None else self.model.attended_input(joints, output.alpha)
+        )
         self.epoch_diagnostics.add_batch(output, joints, main_input)
 
     def on_train_epoch_start(self) -> None:

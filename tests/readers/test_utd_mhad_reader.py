@@ -178,6 +178,12 @@ def bad_cases(real: bytes, one_clip: np.ndarray) -> list[tuple[str, bytes, type,
             "cell array",
         ),
         ("complex", mat_file(complex_matrix(one_clip)), MatVariableError, "complex"),
+        (  # scipy reads an opaque object's header without a name: was an AttributeError
+            "opaque class",
+            mat_file(compressed(matrix(b"d_skel", one_clip, mclass=17))),
+            MatVariableError,
+            "no variable 'd_skel'",
+        ),
         ("19 joints", mat_file(matrix(b"d_skel", one_clip[:19])), JointCountError, "19 joints"),
         (
             "2 coordinates",

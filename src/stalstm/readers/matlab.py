@@ -203,7 +203,7 @@ def _read(path: Path, data: bytes, variable: str, max_values: int) -> np.ndarray
             )
         start = stream.tell()
         header, end = _read_header(path, reader, stream, len(seen) + 1)
-        name = header.name.decode("latin1")
+        name = _name(header)
         if name == variable:
             return _read_checked(path, reader, stream, header, (start, end), max_values)
         seen.append(name)
@@ -237,9 +237,15 @@ def _read_header(path: Path, reader: MatFile5Reader, stream: _BoundedBytes, numb
             path,
             f"variable {number} declares {end - start - 8:,} bytes; the file ends "
             f"{end - size:,} bytes early",
-            field=header.name.decode("latin1"),
+            field=_name(header) or None,
         )
     return header, end
+
+
+def _name(header) -> str:
+    """A variable's name; "" for one whose header has none (scipy reads an object of the
+    opaque class without a name in its header: never the real array wanted here)."""
+    return "" if header.name is None else header.name.decode("latin1")
 
 
 def _check_name_size(path: Path, data: bytes, start: int, byte_order: str, number: int) -> None:
@@ -283,7 +289,7 @@ def _read_checked(
     max_values: int,
 ) -> np.ndarray:
     """Check the variable's header and data tag, then let scipy read it."""
-    variable = header.name.decode("latin1")
+    variable = _name(header)
     start, end = extent
     values = _check_header(path, header, variable, max_values)
     if values == 0:  # an empty array has no data to read

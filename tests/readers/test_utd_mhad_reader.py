@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import tracemalloc
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -244,6 +245,20 @@ def test_every_kind_of_bad_file_is_a_typed_error_naming_it(
         with pytest.raises(error, match=message) as caught:
             read_utd_mhad(path)
         assert str(path) in str(caught.value), case
+
+
+def test_a_signalling_nan_is_refused_without_a_warning(
+    tmp_path: Path, one_clip: np.ndarray
+) -> None:
+    """A damaged file can hold a signalling NaN (found by the fuzz campaign), whose cast to
+    float32 raised numpy's "invalid value encountered in cast" before the typed error."""
+    data = np.ascontiguousarray(one_clip)
+    data.reshape(-1).view(np.uint64)[100] = 0x7FF0000000000001  # a signalling NaN
+    path = write(tmp_path, mat_file(matrix(b"d_skel", data)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(NonFiniteError, match="1 values are NaN"):
+            read_utd_mhad(path)
 
 
 def name_declaring(byte_count: int, array: np.ndarray, name: bytes = b"d_skel") -> bytes:

@@ -23,6 +23,7 @@ import numpy as np
 import scipy.io
 from crafted_mat import (
     COMPLEX_FLAG,
+    MI_COMPRESSED,
     MI_INT8,
     MI_INT32,
     MI_MATRIX,
@@ -129,10 +130,10 @@ def encode_mat(value: MatFile) -> bytes:
             variable = zero_bomb(variable, value.bomb_mib)
         elif value.compression != "none":
             packed = zlib.compress(variable)
-            if value.compression == "zlib cut":  # the stream stops half way, the tag says not
+            if value.compression == "zlib cut":  # its second half zeroed, its length kept
                 packed = packed[: len(packed) // 2] + bytes(len(packed) - len(packed) // 2)
             size = value.declared.get("compressed", len(packed))
-            variable = struct.pack("<II", 15, size) + packed
+            variable = struct.pack("<II", MI_COMPRESSED, size) + packed
     return value.header + b"".join(value.before) + variable + b"".join(value.after)
 
 

@@ -7,6 +7,7 @@ allocation bound) is ``tests/readers/reader_fuzzing.py``; the test suite runs it
 of inputs taken per reader and their outcomes. Needs hypothesis (``pip install -e ".[test]"``).
 
     python benchmarks/fuzz_readers.py --examples 5000 [--seed N] [--json report.json]
+        [--readers "UTD-MHAD .mat" "SFINGE3D stream" ...]
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def main() -> int:
     parser.add_argument("--core", type=int, default=None, help="run on this core (default: last)")
     parser.add_argument("--json", type=Path, default=None, help="write the report here")
     parser.add_argument("--failures", type=Path, default=Path("fuzz-failures"))
+    parser.add_argument("--readers", nargs="+", default=None, help="names (default: all)")
     options = parser.parse_args()
     cores = sorted(os.sched_getaffinity(0))
     os.sched_setaffinity(0, {options.core if options.core is not None else cores[-1]})
@@ -68,9 +70,14 @@ def main() -> int:
         os.environ.get("STALSTM_DATA", REPOSITORY.parent / "shared" / "data")
     )
     seed = options.seed if options.seed is not None else random.randrange(2**32)
+    names = [reader.name for reader in campaign.READERS]
+    unknown = sorted(set(options.readers or ()) - set(names))
+    if unknown:
+        parser.error(f"no reader {unknown}; the readers: {', '.join(names)}")
+    readers = [r for r in campaign.READERS if options.readers is None or r.name in options.readers]
     campaign.limit_address_space(int(options.memory * 2**30))
     report = campaign.run_campaign(
-        data_root, options.examples, campaign.READERS, options.deadline, seed, options.failures
+        data_root, options.examples, readers, options.deadline, seed, options.failures
     )
     if options.json:
         options.json.write_text(json.dumps(report, indent=2) + "\n")

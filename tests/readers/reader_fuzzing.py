@@ -2,17 +2,22 @@
 
 Each reader is one ``FuzzedReader`` entry of ``READERS``: its seed files (taken from the real data
 in ``$STALSTM_DATA``), its read function, what a sane result is, and the mutations that suit its
-format (``fuzz_mutations.py``). Hypothesis draws a seed and a few mutations (truncation, flipped,
-inserted, deleted and repeated bytes, deleted and duplicated lines and fields, NaN, inf, overflows
-and text in place of numbers, absurd counts such as a header claiming 10**9 frames; for PYSKL,
-``.npy`` and layouts also deleted fields, swapped dtypes and lying headers) and the input is read.
+format (``fuzz_mutations.py``, ``fuzz_mat_mutations.py``). Hypothesis draws a seed and a few
+mutations (truncation, flipped, inserted, deleted and repeated bytes, deleted and duplicated lines
+and fields, NaN, inf, overflows and text in place of numbers, absurd counts such as a header
+claiming 10**9 frames; for PYSKL, ``.npy`` and layouts also deleted fields, swapped dtypes and
+lying headers; for MAT-files tags declaring gigabytes, lying dimensions, other classes and data
+types, zlib bombs, other variables) and the input is read. A reader that reads other files beside
+its input (a stream and its ground truth, streams beside ``segments.csv``) finds real ones there.
 
 The only outcomes allowed:
 
 - a sane result: every Clip has finite float32 joints of the shape the reader declares (its
-  persons, joints and coordinates); a layout validates and round-trips;
+  persons, joints and coordinates); every Stream too, with per-frame labels of its length and
+  segments inside it; a layout validates and round-trips;
 - a ``DataError`` subclass whose message names the file and, for a format with lines, whose
-  ``line`` is set (except the whole-file errors: empty file, all-zero clip).
+  ``line`` is set (except the whole-file errors: empty file, all-zero clip, and for a stream a
+  segment its annotation places past the stream's end).
 
 Anything else fails: another exception, no answer within ``--deadline`` seconds (SIGALRM), or a
 peak allocation (tracemalloc, which numpy reports to) above ``allocation_bound`` of the input's
@@ -22,13 +27,13 @@ address-space limit, so that a crash or a runaway allocation ends that process, 
 
     python tests/readers/reader_fuzzing.py --examples 40 --json report.json [--seed 1]
 
-Adding a reader (the UTD-MHAD ``.mat`` and SFINGE3D text readers, when they land) is one more
-``FuzzedReader`` entry in ``READERS``; see the two commented entries there.
+Adding a reader is one more ``FuzzedReader`` entry in ``READERS``.
 """
 
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 import pickle
@@ -53,20 +58,28 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import fuzz_mat_mutations as mat_mutations
 import fuzz_mutations as mutations
+import fuzz_stream_seeds as stream_seeds
+from fuzz_stream_seeds import NamedSeed
 
 from stalstm.clip import Clip
-from stalstm.errors import DataError, EmptyFileError
+from stalstm.errors import DataError, EmptyFileError, SegmentError
 from stalstm.layouts import Layout, get_layout
 from stalstm.readers import (
     read_msr_skeleton,
     read_ntu_skeleton,
     read_pyskl,
     read_sbu_clip,
+    read_sfinge_dictionary,
+    read_sfinge_sequences,
+    read_stream_folder,
+    read_utd_mhad,
 )
 from stalstm.readers.generic import GenericIndex, read_generic_clip, read_labels
 from stalstm.readers.msr import AllZeroClipError
 from stalstm.readers.pyskl import clip_to_annotation
+from stalstm.stream import BACKGROUND, Stream
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 WHOLE_FILE_ERRORS = (EmptyFileError, AllZeroClipError)  # errors about no line in particular
@@ -93,7 +106,12 @@ class DisallowedOutcomeError(Exception):
 def clip_problem(clip: Any, persons: int | None, joints: int, coordinates: Sequence[int]) -> str:
     if not isinstance(clip, Clip):
         return f"a {type(clip).__name__}, not a Clip"
-    array = clip.joints
+    return joints_problem(clip.joints, persons, joints, coordinates)
+
+
+def joints_problem(
+    array: np.ndarray, persons: int | None, joints: int, coordinates: Sequence[int]
+) -> str:
     if array.dtype != np.float32 or array.ndim != 4:
         return f"joints {array.dtype} of {array.ndim} dimensions"
     if (persons is not None and array.shape[1] != persons) or array.shape[2] != joints:
@@ -113,6 +131,66 @@ def clips_check(
         return next(
             (p for p in (clip_problem(c, persons, joints, coordinates) for c in clips) if p), ""
         )
+
+    return check
+
+
+def stream_problem(
+    stream: Any, persons: int | None, joints: int, coordinates: Sequence[int]
+) -> str:
+    if not isinstance(stream, Stream):
+        return f"a {type(stream).__name__}, not a Stream"
+    problem = joints_problem(stream.joints, persons, joints, coordinates)
+    if problem:
+        return problem
+    labels = stream.frame_labels
+    if labels.shape != (stream.num_frames,):
+        return f"frame labels of shape {labels.shape} for {stream.num_frames} frames"
+    for segment in stream.segments:
+        if not (0 <= segment.start <= segment.end < stream.num_frames and segment.label >= 0):
+            return f"segment {segment} in a stream of {stream.num_frames} frames"
+        if set(labels[segment.start : segment.end + 1]) != {segment.label}:
+            return f"frame labels disagree with segment {segment}"
+    covered = sum(segment.num_frames for segment in stream.segments)
+    if covered != int((labels != BACKGROUND).sum()):
+        return "segments overlap"
+    return ""
+
+
+def orientation_problem(record: Clip | Stream) -> str:
+    """SFINGE3D keeps the joints' quaternions beside the positions: finite float32 too."""
+    orientation = record.extras.get("orientation")
+    if not isinstance(orientation, np.ndarray):
+        return "no orientation"
+    shape = (*record.joints.shape[:3], 4)
+    if orientation.dtype != np.float32 or orientation.shape != shape:
+        return f"orientation {orientation.dtype} {orientation.shape}, not float32 {shape}"
+    return "" if np.isfinite(orientation).all() else "non-finite orientation"
+
+
+def records_check(
+    persons: int | None,
+    joints: int,
+    coordinates: Sequence[int] = (3,),
+    orientation: bool = False,
+) -> Callable[[Any], str]:
+    """A list of clips or streams (or an object with ``.streams``), each sane; at least one."""
+
+    def check(result: Any) -> str:
+        records = getattr(result, "streams", result)
+        if not isinstance(records, list) or not records:
+            return f"{type(records).__name__} {records!r:.60}, not a list of records"
+        for record in records:
+            problem = (
+                stream_problem(record, persons, joints, coordinates)
+                if isinstance(record, Stream)
+                else clip_problem(record, persons, joints, coordinates)
+            )
+            if not problem and orientation:
+                problem = orientation_problem(record)
+            if problem:
+                return problem
+        return ""
 
     return check
 
@@ -226,6 +304,20 @@ def layout_seeds(root: Path) -> list[dict]:
     return [get_layout(name).to_dict() for name in ("ntu25", "openni15", "coco17", "msr20")]
 
 
+def utd_seeds(root: Path) -> list[mat_mutations.MatFile]:
+    folder = root / "utd_mhad_skeleton"
+    names = ("a1_s1_t1", "a20_s4_t3", "a27_s8_t3")  # 48, 41 (the shortest) and 56 frames
+    return [mat_mutations.read_mat_seed(folder / f"{name}_skeleton.mat") for name in names]
+
+
+def encode_mat(content: mat_mutations.MatFile, draw: mutations.Draw) -> bytes:
+    return mat_mutations.encode_mat(content)
+
+
+def read_sfinge_stream_folder(path: Path) -> list[Stream]:
+    return read_sfinge_sequences(path.parents[1])  # the root above Sequences/
+
+
 def encode_json(content: Any, draw: mutations.Draw) -> bytes:
     return json.dumps(content, indent=2).encode()
 
@@ -246,8 +338,9 @@ class FuzzedReader:
     Attributes:
         name: how the report names it.
         filename: where each input is written, relative to a scratch folder (readers may parse
-            the name: an NTU sample name, an SBU folder path).
-        seeds: data root -> seed values, each either bytes or what ``encode`` takes.
+            the name: an NTU sample name, an SBU folder path); a ``NamedSeed`` has its own.
+        seeds: data root -> seed values, each either bytes or what ``encode`` takes (or a
+            ``NamedSeed`` of one).
         read: the reader, given the written path.
         check: a problem with a successful result ("" when sane).
         encode: (value, draw) -> bytes; applied after the structural mutations.
@@ -256,6 +349,9 @@ class FuzzedReader:
         lines: whether the format has lines (its errors about the file must name one).
         named_in_errors: what every error must name, given the input's path (the file itself;
             for labels.csv, its folder, since an unlisted clip file is named instead).
+        unlined_errors: errors about the file that may name no line.
+        companions: data root -> the files the reader reads beside its input ({path relative
+            to the scratch folder: bytes}), written once before the reader's inputs.
     """
 
     name: str
@@ -268,6 +364,8 @@ class FuzzedReader:
     byte_mutations: Sequence[mutations.Mutation] = field(default_factory=lambda: LINE_MUTATIONS)
     lines: bool = True
     named_in_errors: Callable[[Path], str] = str
+    unlined_errors: tuple[type[DataError], ...] = WHOLE_FILE_ERRORS
+    companions: Callable[[Path], dict[str, bytes]] | None = None
 
 
 READERS = [
@@ -305,13 +403,32 @@ READERS = [
         mutations.LAYOUT_MUTATIONS, [*mutations.BYTE_MUTATIONS, mutations.deep_json_nesting],
         lines=False,
     ),
-    # When the UTD-MHAD reader lands (scipy.io MAT files, d_skel 20 x 3 x T):
-    # FuzzedReader("UTD-MHAD .mat", "a1_s1_t1_skeleton.mat", utd_seeds, read_utd_mhad,
-    #              clips_check(1, 20), structural=[...mat variable and shape mutations...],
-    #              byte_mutations=mutations.BYTE_MUTATIONS, lines=False),
-    # When the SFINGE3D readers land (";"-separated dictionary files, ","-separated streams):
-    # FuzzedReader("SFINGE3D gesture", "1/1.txt", sfinge_seeds, read_sfinge3d_gesture,
-    #              clips_check(1, 20)),
+    FuzzedReader(
+        "UTD-MHAD .mat", "a1_s1_t1_skeleton.mat", utd_seeds, read_utd_mhad, clips_check(1, 20),
+        encode_mat, mat_mutations.MAT_MUTATIONS, mutations.BYTE_MUTATIONS, lines=False,
+    ),
+    FuzzedReader(
+        "SFINGE3D gesture", "sfinge-dictionary/Dictionary/1/1.txt",
+        stream_seeds.sfinge_gesture_seeds, lambda path: read_sfinge_dictionary(path.parents[2]),
+        records_check(1, 20, orientation=True),
+    ),
+    FuzzedReader(
+        "SFINGE3D stream", "sfinge-stream/Sequences/1.txt", stream_seeds.sfinge_stream_seeds,
+        read_sfinge_stream_folder, records_check(1, 20, orientation=True),
+        unlined_errors=(*WHOLE_FILE_ERRORS, SegmentError),
+        companions=stream_seeds.sfinge_stream_companions,
+    ),
+    FuzzedReader(
+        "SFINGE3D sequencesGT.csv", "sfinge-ground-truth/Sequences/sequencesGT.csv",
+        stream_seeds.sfinge_ground_truth_seeds, read_sfinge_stream_folder,
+        records_check(1, 20, orientation=True), named_in_errors=lambda path: str(path.parent),
+        companions=stream_seeds.sfinge_ground_truth_companions,
+    ),
+    FuzzedReader(
+        "stream folder segments.csv", "stream-folder/segments.csv",
+        stream_seeds.stream_folder_seeds, lambda path: read_stream_folder(path.parent, "hand20"),
+        records_check(1, 20), companions=stream_seeds.stream_folder_companions,
+    ),
 ]  # fmt: skip
 
 
@@ -336,16 +453,18 @@ def error_problem(error: DataError, path: Path, reader: FuzzedReader) -> str:
     if named not in text:
         return f"{type(error).__name__} does not name {named}: {text}"
     about_this_file = error.where == str(path)  # not, say, a clip file labels.csv misses
-    whole_file = isinstance(error, WHOLE_FILE_ERRORS)
+    whole_file = isinstance(error, reader.unlined_errors)
     if reader.lines and about_this_file and error.line is None and not whole_file:
         return f"{type(error).__name__} names no line: {text}"
     return ""
 
 
-def run_one(reader: FuzzedReader, content: bytes, folder: Path, deadline: float) -> Outcome:
-    """Write ``content`` where the reader expects it, read it under a deadline and with
-    tracemalloc running, and judge the outcome."""
-    path = folder / reader.filename
+def run_one(
+    reader: FuzzedReader, content: bytes, folder: Path, deadline: float, filename: str = ""
+) -> Outcome:
+    """Write ``content`` where the reader expects it (or to ``filename``), read it under a
+    deadline and with tracemalloc running, and judge the outcome."""
+    path = folder / (filename or reader.filename)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
     tracemalloc.reset_peak()
@@ -404,6 +523,9 @@ def fuzz_reader(
     @given(st.data())
     def campaign(data: st.DataObject) -> None:
         value = data.draw(st.sampled_from(seeds), label="seed")
+        filename = ""
+        if isinstance(value, NamedSeed):
+            filename, value = value.filename, value.value
         structural = []
         if reader.structural:
             mutations_drawn = st.lists(st.sampled_from(reader.structural), min_size=1, max_size=2)
@@ -418,7 +540,7 @@ def fuzz_reader(
             )
             for mutation in data.draw(byte_mutations):
                 content = mutation(content, data.draw)
-        outcome = run_one(reader, content, folder, deadline)
+        outcome = run_one(reader, content, folder, deadline, filename)
         stats["inputs"] += 1
         stats["outcomes"][outcome.kind] += 1
         stats["slowest_seconds"] = max(stats["slowest_seconds"], outcome.seconds)
@@ -458,6 +580,7 @@ def run_campaign(
 ) -> dict[str, Any]:
     """Fuzz every reader; returns ``{"readers": {name: stats}, ...}``. Failing inputs are
     written to ``failures_folder`` (or a temporary folder) and named in the stats."""
+    faulthandler.enable()  # a crash inside a reader (scipy, numpy) prints where it happened
     tracemalloc.start()
     signal.signal(signal.SIGALRM, _raise_deadline)
     report: dict[str, Any] = {"examples_per_reader": examples, "seed": random_seed, "readers": {}}
@@ -465,6 +588,11 @@ def run_campaign(
     with tempfile.TemporaryDirectory(prefix="fuzz-inputs-") as scratch:
         for reader in readers:
             seeds = reader.seeds(data_root)
+            for name, companion in (
+                reader.companions(data_root) if reader.companions else {}
+            ).items():
+                (Path(scratch) / name).parent.mkdir(parents=True, exist_ok=True)
+                (Path(scratch) / name).write_bytes(companion)
             started = time.perf_counter()
             stats = fuzz_reader(reader, seeds, examples, Path(scratch), deadline, random_seed)
             stats["seconds"] = round(time.perf_counter() - started, 1)

@@ -237,6 +237,10 @@ def test_generic_bad_cases(tmp_path: Path, arrays, labels, error, message) -> No
         (b"clip,label\nwalk,\nwave,1\n", "empty label", 2),  # was a class named ""
         (b"clip,label\nwalk,\xff\nwave,1\n", "not UTF-8", 2),  # was UnicodeDecodeError
         (b"clip,label,fold\nwalk,1,\xc2\xb2\nwave,1,1\n", "positive integer", 2),  # int("²")
+        # int() refuses more than 4300 digits with a ValueError
+        (b"clip,label,subject\nwalk,1,1\nwave,1," + b"1" * 5000 + b"\n", "positive integer", 3),
+        # csv.Error (a field over csv's limit) named the line of the row before it
+        (b"clip,label\nwalk,1\nwave," + b"1" * 200_000 + b"\n", "not readable CSV", 3),
     ],
 )
 def test_bad_labels_csv_names_the_line(

@@ -86,6 +86,12 @@ def test_the_two_gestures_past_their_stream_end_are_kept_and_noted(sfinge: Path)
     assert sum("notes" in stream.extras for stream in streams.values()) == 2
 
 
+def set_cell(line: str, index: int, text: str) -> str:
+    cells = line.split(";")
+    cells[index] = text
+    return ";".join(cells)
+
+
 def rewrite(source: Path, target: Path, edit) -> Path:
     lines = source.read_text().splitlines()
     target.write_text("\n".join(edit(lines)) + "\n")
@@ -102,6 +108,11 @@ def rewrite(source: Path, target: Path, edit) -> Path:
         (lambda lines: [lines[0], lines[1].replace(";", " ; ", 3)], None, None),
         (lambda lines: [lines[0], "1 2" + lines[1][lines[1].index(";") :]], MalformedTokenError, 2),
         (lambda lines: ["", " "], EmptyFileError, None),
+        # finite as float64, inf once stored as float32: a position, then a quaternion value
+        (lambda lines: [lines[0], "1e39" + lines[1][lines[1].index(";") :]], NonFiniteError, 2),
+        (lambda lines: [lines[0], set_cell(lines[1], 4, "-3.5e38")], NonFiniteError, 2),
+        # a form feed ends no line (Python's str.splitlines says it does: line 3 was named)
+        (lambda lines: [lines[0] + "\f", lines[1].rsplit(";", 3)[0] + ";"], MalformedTokenError, 2),
     ],
 )
 def test_bad_gesture_files(sfinge: Path, tmp_path: Path, edit, error, line) -> None:
@@ -138,6 +149,9 @@ def test_a_stream_with_a_row_cut_short(sfinge: Path, tmp_path: Path) -> None:
         ("1,2,8,51,93,3,90,120\n", SegmentError, "overlap"),
         ("1,1,8,51,93\n1,1,8,51,93\n", DataError, "annotated twice"),
         ("\n", DataError, "no annotated streams"),
+        ("\n \n", EmptyFileError, "no annotated streams"),
+        ("1,1,8,51," + "9" * 5000 + "\n", MalformedTokenError, "5000 digits"),  # was ValueError
+        ("\u0661,1,8,51,93\n", MalformedTokenError, "not a whole number"),  # int() takes it
     ],
 )
 def test_bad_ground_truth(tmp_path: Path, text: str, error, message: str) -> None:
@@ -146,6 +160,17 @@ def test_bad_ground_truth(tmp_path: Path, text: str, error, message: str) -> Non
     with pytest.raises(error, match=message) as caught:
         read_sfinge_ground_truth(path)
     assert str(path) in str(caught.value)
+
+
+def test_a_stream_value_beyond_float32_names_its_line(sfinge: Path, tmp_path: Path) -> None:
+    path = rewrite(
+        sfinge / "Sequences" / "5.txt",
+        tmp_path / "5.txt",
+        lambda lines: [*lines[:6], "1e300" + lines[6][lines[6].index(",") :], *lines[7:]],
+    )
+    with pytest.raises(NonFiniteError, match="beyond float32") as caught:
+        read_sfinge_stream(path)  # was a stream whose first joint was inf at frame 7
+    assert caught.value.line == 7 and str(path) in str(caught.value)
 
 
 def test_a_gesture_starting_after_its_stream_ends(sfinge: Path, tmp_path: Path) -> None:
@@ -167,8 +192,9 @@ def test_streams_and_annotation_must_match(sfinge: Path, tmp_path: Path) -> None
         read_sfinge_sequences(tmp_path)
     assert "2.txt" in str(caught.value)
     (folder / "sequencesGT.csv").write_text("\n".join(ground_truth[:3]) + "\n")
-    with pytest.raises(DataError, match="stream 3 is annotated but has no file"):
+    with pytest.raises(DataError, match="stream 3 is annotated but has no file") as caught:
         read_sfinge_sequences(tmp_path)
+    assert caught.value.line == 3
     (folder / "sequencesGT.csv").write_text("\n".join(ground_truth[:2]) + "\n")
     (folder / "notes.md").write_text("mine")
     with pytest.raises(DataError, match="unexpected file"):

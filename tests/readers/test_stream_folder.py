@@ -68,6 +68,34 @@ def test_bad_segments_name_their_line(tmp_path: Path, segments, error, message, 
     assert caught.value.line == line and "segments.csv" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("segments", "message", "line"),
+    [
+        (b"morning,wave,0,9\nmorning,clap,\xff,12\n", "not UTF-8", 3),  # UnicodeDecodeError
+        (b"morning,wave,0," + b"9" * 200_000 + b"\n", "not readable CSV", 2),  # csv.Error
+        (b"morning,wave,0,\xc2\xb2\n", "not a frame number", 2),  # int("²"): ValueError
+        (b"morning,wave,0," + b"9" * 5000 + b"\n", "not a frame number", 2),  # over 4300 digits
+    ],
+)
+def test_unreadable_segments_csv_names_the_line(
+    tmp_path: Path, segments: bytes, message: str, line: int
+) -> None:
+    folder = make_folder(tmp_path, "")
+    (folder / "segments.csv").write_bytes(b"stream,label,start,end\n" + segments)
+    with pytest.raises(DataError, match=message) as caught:
+        read_stream_folder(folder, "coco17")
+    assert caught.value.line == line and str(folder / "segments.csv") in str(caught.value)
+
+
+def test_a_label_of_other_digits_is_a_class_name(tmp_path: Path) -> None:
+    # "²".isdigit() is true and int("²") a ValueError: only ASCII digits make a class index
+    folder = make_folder(tmp_path, "morning,\u00b2,0,9\nmorning,1,12,14\n")
+    result = read_stream_folder(folder, "coco17")
+    assert result.class_names == ["1", "\u00b2"]
+    streams = {stream.name: stream for stream in result.streams}
+    assert streams["morning"].segments == (Segment(1, 0, 9), Segment(0, 12, 14))
+
+
 def test_bad_folders_and_files(tmp_path: Path) -> None:
     folder = make_folder(tmp_path / "a", "")
     (folder / "segments.csv").write_text("stream,label,start\n")

@@ -9,6 +9,8 @@ import struct
 import subprocess
 import sys
 import textwrap
+import tracemalloc
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -20,7 +22,9 @@ from crafted_mat import (
     MI_DOUBLE,
     MI_INT8,
     MI_INT16,
+    MI_INT32,
     MI_MATRIX,
+    MI_UINT32,
     MX_CELL,
     MX_CHAR,
     compressed,
@@ -175,6 +179,12 @@ def bad_cases(real: bytes, one_clip: np.ndarray) -> list[tuple[str, bytes, type,
             "cell array",
         ),
         ("complex", mat_file(complex_matrix(one_clip)), MatVariableError, "complex"),
+        (  # scipy reads an opaque object's header without a name: was an AttributeError
+            "opaque class",
+            mat_file(compressed(matrix(b"d_skel", one_clip, mclass=17))),
+            MatVariableError,
+            "no variable 'd_skel'",
+        ),
         ("19 joints", mat_file(matrix(b"d_skel", one_clip[:19])), JointCountError, "19 joints"),
         (
             "2 coordinates",
@@ -221,7 +231,7 @@ def bad_cases(real: bytes, one_clip: np.ndarray) -> list[tuple[str, bytes, type,
             "a header past 4096 bytes",
             mat_file(matrix(b"x" * 5000, one_clip), matrix(b"d_skel", one_clip)),
             CorruptMatFileError,
-            "variable 1: scipy.io cannot read its header from its first 4096 bytes",
+            "variable 1: its name element declares 5,000 bytes",
         ),
     ]
 
@@ -235,6 +245,59 @@ def test_every_kind_of_bad_file_is_a_typed_error_naming_it(
         with pytest.raises(error, match=message) as caught:
             read_utd_mhad(path)
         assert str(path) in str(caught.value), case
+
+
+def test_a_signalling_nan_is_refused_without_a_warning(
+    tmp_path: Path, one_clip: np.ndarray
+) -> None:
+    """A damaged file can hold a signalling NaN (found by the fuzz campaign), whose cast to
+    float32 raised numpy's "invalid value encountered in cast" before the typed error."""
+    data = np.ascontiguousarray(one_clip)
+    data.reshape(-1).view(np.uint64)[100] = 0x7FF0000000000001  # a signalling NaN
+    path = write(tmp_path, mat_file(matrix(b"d_skel", data)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(NonFiniteError, match="1 values are NaN"):
+            read_utd_mhad(path)
+
+
+def name_declaring(byte_count: int, array: np.ndarray, name: bytes = b"d_skel") -> bytes:
+    """A miMATRIX element whose name tag declares ``byte_count`` bytes, the real name after it."""
+    head = element(MI_UINT32, struct.pack("<II", 6, 0))
+    head += element(MI_INT32, struct.pack(f"<{array.ndim}i", *array.shape))
+    head += element(MI_INT8, name, declared=byte_count)
+    data = element(MI_DOUBLE, np.asarray(array, "<f8").ravel(order="F").tobytes())
+    return element(MI_MATRIX, head + data)
+
+
+@pytest.mark.parametrize("packing", ["plain", "compressed", "another variable first"])
+def test_a_name_declaring_a_gigabyte_allocates_nothing(
+    tmp_path: Path, one_clip: np.ndarray, packing: str
+) -> None:
+    """scipy allocates a name at its declared size before reading it: 954 MiB (tracemalloc)
+    for an 11 KB file, found by the fuzz campaign; the tag is refused before scipy reads it."""
+    variable = name_declaring(10**9, one_clip)
+    content = {
+        "plain": mat_file(variable),
+        "compressed": mat_file(compressed(variable)),
+        "another variable first": mat_file(
+            compressed(name_declaring(10**9, np.ones((1, 1)), b"fps")), matrix(b"d_skel", one_clip)
+        ),
+    }[packing]
+    path = write(tmp_path, content)
+    tracemalloc.start()
+    try:
+        with pytest.raises(CorruptMatFileError, match="name element declares 1,000,000,000 bytes"):
+            read_utd_mhad(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20
+    # a name of up to 4096 bytes is still read
+    long_name = mat_file(
+        name_declaring(None, np.ones((1, 1)), b"x" * 4000), matrix(b"d_skel", one_clip)
+    )
+    assert read_utd_mhad(write(tmp_path, long_name)).num_frames == one_clip.shape[2]
 
 
 SUBPROCESS_RUNNER = textwrap.dedent(

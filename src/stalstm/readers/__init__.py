@@ -221,7 +221,7 @@ def read_stream(
                             "comma-separated values a row (SFINGE3D)")  # fmt: skip
         ground_truth = path.parent / GROUND_TRUTH_FILE
         annotated = ()
-        if ground_truth.is_file() and path.stem.isdigit():
+        if ground_truth.is_file() and path.stem.isascii() and path.stem.isdigit():
             annotated = read_sfinge_ground_truth(ground_truth).get(int(path.stem), ())
         return read_sfinge_stream(path, annotated)
     if path.suffix in (".npy", ".csv"):

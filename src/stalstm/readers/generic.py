@@ -12,10 +12,7 @@ Every clip listed must have a file and every file must be listed: nothing is dro
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,13 +30,11 @@ from stalstm.errors import (
 )
 from stalstm.layouts import Layout, get_layout
 from stalstm.readers._checks import check_float32_range
-from stalstm.readers._text import read_rows
+from stalstm.readers._text import INTEGER, NATURAL, read_csv_table, read_rows
 
 LABELS_FILE = "labels.csv"
 OPTIONAL_COLUMNS = ("subject", "view", "setup", "replication", "fold")
 CLIP_SUFFIXES = (".npy", ".csv")
-_INTEGER = re.compile(r"-?[0-9]+")  # ASCII digits only: int() takes other scripts' digits too
-_NATURAL = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -67,12 +62,12 @@ def read_labels(folder: str | Path) -> GenericIndex:
     labels_path = folder / LABELS_FILE
     if not labels_path.is_file():
         raise DataError(folder, f"no {LABELS_FILE} in the folder")
-    raw = _label_table(labels_path)
+    raw = read_csv_table(labels_path, ("clip", "label"))
     texts = [(row.get("label") or "").strip() for _, row in raw]
     for (line, _), text in zip(raw, texts, strict=True):
         if not text:
             raise DataError(labels_path, "empty label", line=line, field="label")
-    by_name = not all(_INTEGER.fullmatch(text) for text in texts)
+    by_name = not all(INTEGER.fullmatch(text) for text in texts)
     class_names = sorted(set(texts)) if by_name else []
     index_of = {name: index for index, name in enumerate(class_names)}
     rows: list[LabelRow] = []
@@ -89,7 +84,7 @@ def read_labels(folder: str | Path) -> GenericIndex:
         for column in OPTIONAL_COLUMNS:
             value = (row.get(column) or "").strip()
             if value:
-                if not _NATURAL.fullmatch(value):
+                if not NATURAL.fullmatch(value):
                     raise DataError(
                         labels_path, f"{value!r} is not a positive integer", line, column
                     )
@@ -110,26 +105,6 @@ def read_labels(folder: str | Path) -> GenericIndex:
     if unlisted:
         raise DataError(files[unlisted[0]], f"not listed in {LABELS_FILE}")
     return GenericIndex(rows=rows, files=files, class_names=class_names)
-
-
-def _label_table(labels_path: Path) -> list[tuple[int, dict[str, str | None]]]:
-    """The rows of ``labels.csv`` with their line numbers; the header must name clip, label."""
-    data = labels_path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        raise DataError(labels_path, f"not UTF-8 text: {error.reason}", line=line) from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    try:
-        header = [name.strip() for name in reader.fieldnames or []]
-        reader.fieldnames = header
-        for required in ("clip", "label"):
-            if required not in header:
-                raise DataError(labels_path, f"missing column {required!r}", line=1)
-        return [(reader.line_num, row) for row in reader]
-    except csv.Error as error:  # a NUL byte, a quote left open at the end...
-        raise DataError(labels_path, f"not readable CSV: {error}", line=reader.line_num) from None
 
 
 def read_generic_clip(

@@ -9,13 +9,16 @@ crafted and altered UTD-MHAD files:
   the interpreter dies with a segmentation fault, which no ``except`` can catch;
 - element sizes come from the file (up to 4 GiB each, a variable's name included), and a
   compressed variable inflates whatever its zlib stream holds (up to about 1000 times its size)
-  into a buffer of the declared size before any shape is checked.
+  into a buffer of the declared size before any shape is checked;
+- a variable's name is read into a buffer of the size its tag declares, allocated before a
+  byte of it is read: a tag declaring a gigabyte took a gigabyte even when no byte followed.
 
 So scipy reads from ``_BoundedBytes``, which returns at most ``CHUNK`` bytes a read (one zlib
 block then inflates to at most about 1000 x that), and:
 
 1. while scipy reads a variable's header it sees only the variable's first ``HEADER_WINDOW``
-   bytes, so no header, however much it declares, inflates past a few MiB;
+   bytes, so no header, however much it declares, inflates past a few MiB; before that, the
+   tags in those bytes are walked to the name's, which may declare at most ``HEADER_WINDOW``;
 2. for the wanted variable, its class and dimensions and the tag of its data element (type code
    and byte count, read by scipy's own tag reader) are checked against the limit on values
    before the data is read; the data read then sees only the variable's own bytes;
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import io
 import math
+import struct
 import zlib
 from pathlib import Path
 
@@ -42,6 +46,7 @@ from scipy.io.matlab import MatReadError, matfile_version
 from scipy.io.matlab._mio5 import MatFile5Reader
 from scipy.io.matlab._mio5_params import (
     mclass_info,
+    miCOMPRESSED,
     miDOUBLE,
     miINT8,
     miINT16,
@@ -125,6 +130,10 @@ class _BoundedBytes:
     def size(self) -> int:
         return len(self._data)
 
+    @property
+    def data(self) -> bytes:
+        return self._data
+
     def read(self, size: int = -1) -> bytes:
         stop = self.end if size is None or size < 0 else min(self.end, self._position + size)
         stop = min(stop, self._position + CHUNK)
@@ -194,7 +203,7 @@ def _read(path: Path, data: bytes, variable: str, max_values: int) -> np.ndarray
             )
         start = stream.tell()
         header, end = _read_header(path, reader, stream, len(seen) + 1)
-        name = header.name.decode("latin1")
+        name = _name(header)
         if name == variable:
             return _read_checked(path, reader, stream, header, (start, end), max_values)
         seen.append(name)
@@ -212,6 +221,7 @@ def _read_header(path: Path, reader: MatFile5Reader, stream: _BoundedBytes, numb
     size = stream.size
     if size - start < 8:
         raise TruncatedFileError(path, f"the file ends inside the tag of variable {number}")
+    _check_name_size(path, stream.data, start, reader.byte_order, number)
     stream.end = min(size, start + HEADER_WINDOW)
     try:
         header, end = reader.read_var_header()
@@ -227,9 +237,47 @@ def _read_header(path: Path, reader: MatFile5Reader, stream: _BoundedBytes, numb
             path,
             f"variable {number} declares {end - start - 8:,} bytes; the file ends "
             f"{end - size:,} bytes early",
-            field=header.name.decode("latin1"),
+            field=_name(header) or None,
         )
     return header, end
+
+
+def _name(header) -> str:
+    """A variable's name; "" for one whose header has none (scipy reads an object of the
+    opaque class without a name in its header: never the real array wanted here)."""
+    return "" if header.name is None else header.name.decode("latin1")
+
+
+def _check_name_size(path: Path, data: bytes, start: int, byte_order: str, number: int) -> None:
+    """Refuse a variable whose name element declares more than ``HEADER_WINDOW`` bytes: scipy
+    allocates a name at its declared size before it reads it. The variable's first
+    ``HEADER_WINDOW`` bytes (inflated, for a compressed one) are walked: the miMATRIX tag, then
+    the array flags, dimensions and name elements (MAT-File Format: a full tag is type and byte
+    count, 4 bytes each; a small element packs a byte count of at most 4 into its type's upper
+    16 bits). Whatever does not parse here is left to scipy, which refuses it."""
+    tag_format = f"{byte_order}II"
+    element_type, byte_count = struct.unpack_from(tag_format, data, start)
+    window = data[start : start + HEADER_WINDOW]
+    if element_type == miCOMPRESSED:
+        stream = data[start + 8 : start + 8 + byte_count]
+        try:
+            window = zlib.decompressobj().decompress(stream, HEADER_WINDOW)
+        except zlib.error:
+            return
+    position = 8  # past the miMATRIX tag
+    for element in ("array flags", "dimensions", "name"):
+        if len(window) < position + 8:
+            return
+        packed, byte_count = struct.unpack_from(tag_format, window, position)
+        if packed >> 16:  # a small element: its data sits in the tag's second half
+            byte_count, length = packed >> 16, 8
+        else:
+            length = 8 + byte_count + -byte_count % 8
+        if element == "name" and byte_count > HEADER_WINDOW:
+            raise CorruptMatFileError(
+                path, f"variable {number}: its name element declares {byte_count:,} bytes"
+            )
+        position += length
 
 
 def _read_checked(
@@ -241,7 +289,7 @@ def _read_checked(
     max_values: int,
 ) -> np.ndarray:
     """Check the variable's header and data tag, then let scipy read it."""
-    variable = header.name.decode("latin1")
+    variable = _name(header)
     start, end = extent
     values = _check_header(path, header, variable, max_values)
     if values == 0:  # an empty array has no data to read

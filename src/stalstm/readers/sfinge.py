@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from stalstm.clip import Clip
-from stalstm.errors import DataError, MalformedTokenError, SegmentError
+from stalstm.errors import DataError, EmptyFileError, MalformedTokenError, SegmentError
 from stalstm.readers._text import read_delimited
 from stalstm.stream import Segment, Stream
 
@@ -57,7 +57,10 @@ SFINGE_CLASSES = (
     "swipe V",
     "swipe O",
 )
-_NUMBER = re.compile(r"\d+")
+_NUMBER = re.compile(r"[0-9]+")  # ASCII digits only: int() takes other scripts' digits too
+# Digits a ground-truth number may have: frame numbers of hours of recording fit in far fewer,
+# and int() refuses numbers of more than 4300 digits with a ValueError.
+_MAX_DIGITS = 18
 
 
 def _split_values(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -93,11 +96,16 @@ def read_sfinge_ground_truth(path: str | Path) -> dict[int, tuple[Segment, ...]]
     """``sequencesGT.csv``: stream number -> its gestures as 1-based segments exactly as written
     (gesture label 1..13, first and last frame), checked line by line: integers only, the
     announced number of gestures, labels 1..13, 1 <= first <= last, no overlap, no stream twice."""
+    return {stream: segments for stream, (segments, _) in _ground_truth_lines(path).items()}
+
+
+def _ground_truth_lines(path: str | Path) -> dict[int, tuple[tuple[Segment, ...], int]]:
+    """``read_sfinge_ground_truth`` with the line of each stream's annotation."""
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "ground-truth file not found")
-    annotation: dict[int, tuple[Segment, ...]] = {}
-    lines = path.read_text(encoding="utf-8-sig", errors="replace").splitlines()
+    annotation: dict[int, tuple[tuple[Segment, ...], int]] = {}
+    lines = path.read_text(encoding="utf-8-sig", errors="replace").split("\n")
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -108,6 +116,10 @@ def read_sfinge_ground_truth(path: str | Path) -> dict[int, tuple[Segment, ...]]
             if not _NUMBER.fullmatch(cell):
                 raise MalformedTokenError(
                     path, f"column {column}: {cell!r} is not a whole number", number
+                )
+            if len(cell) > _MAX_DIGITS:
+                raise MalformedTokenError(
+                    path, f"column {column}: a number of {len(cell)} digits", number
                 )
         values = [int(cell) for cell in cells]
         if len(values) < 2 or len(values) != 2 + 3 * values[1]:
@@ -136,9 +148,9 @@ def read_sfinge_ground_truth(path: str | Path) -> dict[int, tuple[Segment, ...]]
                     f"{after.start}-{after.end} overlap or are out of order",
                     line=number,
                 )
-        annotation[stream] = tuple(segments)
+        annotation[stream] = (tuple(segments), number)
     if not annotation:
-        raise DataError(path, "no annotated streams")
+        raise EmptyFileError(path, "no annotated streams")
     return annotation
 
 
@@ -226,14 +238,18 @@ def read_sfinge_sequences(root: str | Path) -> list[Stream]:
     if not folder.is_dir():
         raise DataError(folder, "no Sequences folder: is this the SFINGE3D V1 folder?")
     ground_truth_path = folder / GROUND_TRUTH_FILE
-    annotation = read_sfinge_ground_truth(ground_truth_path)
+    annotation = _ground_truth_lines(ground_truth_path)
     files = _numbered(folder, ".txt")
     numbers = {int(path.stem) for path in files}
-    for stream in sorted(set(annotation) - numbers):
-        raise DataError(ground_truth_path, f"stream {stream} is annotated but has no file")
+    for stream in sorted(set(annotation) - numbers, key=lambda stream: annotation[stream][1]):
+        raise DataError(
+            ground_truth_path,
+            f"stream {stream} is annotated but has no file",
+            line=annotation[stream][1],
+        )
     streams = []
     for path in files:
         if int(path.stem) not in annotation:
             raise DataError(path, f"stream not annotated in {GROUND_TRUTH_FILE}")
-        streams.append(read_sfinge_stream(path, annotation[int(path.stem)]))
+        streams.append(read_sfinge_stream(path, annotation[int(path.stem)][0]))
     return streams

@@ -27,6 +27,7 @@ import numpy as np
 
 from stalstm.errors import DataError, SegmentError
 from stalstm.layouts import Layout, get_layout
+from stalstm.readers._text import NATURAL, read_csv_table
 from stalstm.readers.generic import CLIP_SUFFIXES, read_generic_clip
 from stalstm.stream import Segment, Stream
 
@@ -55,33 +56,25 @@ class _SegmentRow:
 def _read_segment_rows(path: Path) -> list[_SegmentRow]:
     if not path.is_file():
         raise DataError(path.parent, f"no {SEGMENTS_FILE} in the folder")
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        header = [name.strip() for name in reader.fieldnames or []]
-        reader.fieldnames = header
-        for column in SEGMENT_COLUMNS:
-            if column not in header:
-                raise DataError(path, f"missing column {column!r}", line=1)
-        rows = []
-        for row in reader:
-            line = reader.line_num
-            values = {column: (row.get(column) or "").strip() for column in SEGMENT_COLUMNS}
-            for column in ("stream", "label"):
-                if not values[column]:
-                    raise DataError(path, f"empty {column}", line=line, field=column)
-            frames = {}
-            for column in ("start", "end"):
-                if not values[column].isdigit():
-                    raise SegmentError(
-                        path,
-                        f"{values[column]!r} is not a frame number (0, 1, 2...)",
-                        line=line,
-                        field=column,
-                    )
-                frames[column] = int(values[column])
-            rows.append(
-                _SegmentRow(values["stream"], values["label"], frames["start"], frames["end"], line)
-            )
+    rows = []
+    for line, row in read_csv_table(path, SEGMENT_COLUMNS):
+        values = {column: (row.get(column) or "").strip() for column in SEGMENT_COLUMNS}
+        for column in ("stream", "label"):
+            if not values[column]:
+                raise DataError(path, f"empty {column}", line=line, field=column)
+        frames = {}
+        for column in ("start", "end"):
+            if not NATURAL.fullmatch(values[column]):
+                raise SegmentError(
+                    path,
+                    f"{values[column]!r} is not a frame number (0, 1, 2...)",
+                    line=line,
+                    field=column,
+                )
+            frames[column] = int(values[column])
+        rows.append(
+            _SegmentRow(values["stream"], values["label"], frames["start"], frames["end"], line)
+        )
     return rows
 
 
@@ -107,7 +100,7 @@ def read_stream_folder(folder: str | Path, layout: str | Path | Layout) -> Strea
                 segments_path, f"no .npy or .csv file for stream {row.stream!r}", line=row.line
             )
     texts = [row.label_text for row in rows]
-    by_name = not all(text.isdigit() for text in texts)
+    by_name = not all(NATURAL.fullmatch(text) for text in texts)
     class_names = sorted(set(texts)) if by_name else []
     streams = [
         _stream_with_segments(path, layout, rows, class_names, segments_path)
@@ -139,7 +132,7 @@ def _stream_with_segments(
             )
         if class_names:
             label = class_names.index(row.label_text)
-        elif row.label_text.isdigit():
+        elif NATURAL.fullmatch(row.label_text):
             label = int(row.label_text)
         else:
             raise DataError(
@@ -167,7 +160,7 @@ def read_stream_file(
     layout = get_layout(layout)
     segments_path = path.parent / SEGMENTS_FILE
     rows = _read_segment_rows(segments_path) if segments_path.is_file() else []
-    if rows and not all(row.label_text.isdigit() for row in rows) and not class_names:
+    if rows and not all(NATURAL.fullmatch(row.label_text) for row in rows) and not class_names:
         class_names = sorted({row.label_text for row in rows})
     if class_names and any(
         row.label_text not in class_names for row in rows if row.stream == path.stem

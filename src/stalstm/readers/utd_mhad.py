@@ -121,7 +121,9 @@ def read_utd_mhad(path: str | Path) -> Clip:
     if array.ndim == 2:
         array = array[:, :, None]
     _check_shape(path, array.shape)
-    with np.errstate(over="ignore"):  # a value beyond float32 becomes inf: refused below
+    # a value beyond float32 becomes inf, and a signalling NaN (a bit pattern a damaged file
+    # can hold) raises the invalid flag as it becomes a NaN: both are refused below
+    with np.errstate(over="ignore", invalid="ignore"):
         joints = np.ascontiguousarray(array.transpose(2, 0, 1)[:, None], dtype=np.float32)
     _check_finite(path, joints)
     name = utd_mhad_clip_name(path)

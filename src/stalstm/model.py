@@ -61,6 +61,7 @@ class STALSTMConfig:
     temporal_bias: float = 1.0  # initial b_p > 0 so that beta does not start dead at 0
     # --- experiments of the robustness issue (to be decided) ---
     standardise_input: bool = False  # X -> (X - mean) / scale with training-set statistics
+    shared_input_scale: bool = False  # one scale for every feature (else one per feature)
     rescale_attended_input: bool = False  # main network reads K * alpha_t X_t
     zero_init_classifier: bool = False  # W_z = 0, b_z = 0: o starts at 0
     zero_init_gate: bool = False  # w_xp = w_hp = 0: beta starts at b_p on every frame

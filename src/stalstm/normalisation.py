@@ -44,6 +44,13 @@ class InputStatistics:
     present: np.ndarray  # (K,) present joint-frames counted per joint
     clips: int
 
+    def shared_deviation(self) -> np.ndarray:
+        """One deviation for every feature: the RMS of the per-feature deviations of the
+        features that occur (1 where a feature never occurs)."""
+        occurs = np.broadcast_to((self.present > 0)[:, None], self.deviation.shape)
+        typical = float(np.sqrt(np.mean(self.deviation[occurs] ** 2))) if occurs.any() else 1.0
+        return np.where(occurs, typical, 1.0).astype(np.float32)
+
 
 def input_statistics(
     clips: Iterable[np.ndarray], deviation_floor: float = DEVIATION_FLOOR

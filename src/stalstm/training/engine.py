@@ -236,8 +236,13 @@ def _fit_schedule(
             L.seed_everything(settings.seed + index, workers=True, verbose=False)
             models[stage.model] = build_model(schedule.model_config(stage.model, model_config))
             if model_config.standardise_input:
+                deviation = (
+                    statistics.shared_deviation()
+                    if model_config.shared_input_scale
+                    else statistics.deviation
+                )
                 models[stage.model].set_input_statistics(
-                    torch.from_numpy(statistics.mean), torch.from_numpy(statistics.deviation)
+                    torch.from_numpy(statistics.mean), torch.from_numpy(deviation)
                 )
             if settings.spatial_input_gain:
                 scale_main_input_weights(models[stage.model])

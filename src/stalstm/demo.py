@@ -45,6 +45,7 @@ from stalstm.clip import Clip
 from stalstm.model import STALSTM, STALSTMConfig, STALSTMOutput
 from stalstm.objective import ObjectiveConfig
 from stalstm.synthetic import CLASS_NAMES, LAYOUT_NAME, NUM_JOINTS, NUM_PERSONS, SyntheticConfig
+from stalstm.training.schedule import OptimiserSettings
 
 SUMMARY_FILE = "summary.json"
 PICTURE_FILE = "attention.png"
@@ -68,11 +69,6 @@ class DemoSettings:
     joint_stage_epochs: int = 12  # everything
     learning_rate: float = 3e-3  # first stage
     joint_learning_rate: float = 3e-3  # second stage (a fresh optimiser, cosine decay)
-    # The engine can start the main LSTM's input weights K times larger to make up for alpha's
-    # 1/K scale (``TrainingSettings.spatial_input_gain``). The demo keeps the plain start: with
-    # the gain, uniform attention already feeds the main network at full scale, nothing rewards
-    # concentrating alpha, and it stays near uniform (measured: 1.8 vs 3.8 on planted joints).
-    spatial_input_gain: bool = False
     batch_size: int = 32
     objective: ObjectiveConfig = field(
         default_factory=lambda: ObjectiveConfig(
@@ -80,12 +76,14 @@ class DemoSettings:
         )
     )
     progress_bar: bool = True
-    model_options: dict = field(default_factory=dict)  # EXPERIMENT
-    warmup_steps: int = 0  # EXPERIMENT
+    # STALSTMConfig fields to change (an ablation: benchmarks/robustness.py --set
+    # 'model_overrides={standardise_input: false}'), and the optimiser's warm-up
+    model_overrides: dict = field(default_factory=dict)
+    warmup_steps: int = OptimiserSettings().warmup_steps
 
     def model_config(self, variant: str) -> STALSTMConfig:
         return STALSTMConfig(
-            **self.model_options,
+            **self.model_overrides,
             num_joints=NUM_JOINTS,
             num_classes=len(CLASS_NAMES),
             variant=variant,  # type: ignore[arg-type]
@@ -202,7 +200,7 @@ def attention_concentration(evaluation: Evaluation, clips: Sequence[Clip]) -> di
 
 
 def _schedule(settings: DemoSettings):  # -> stalstm.training.Schedule
-    from stalstm.training import OptimiserSettings, Schedule, Stage
+    from stalstm.training import Schedule, Stage
 
     # constant in the first stage (it only prepares the second), cosine decay in the second
     first = OptimiserSettings(
@@ -296,7 +294,6 @@ def train_variant(
         batch_size=settings.batch_size,
         seed=settings.seed,
         progress_bar=settings.progress_bar,
-        spatial_input_gain=settings.spatial_input_gain,
     )
     fitted = fit(settings.model_config(variant), InMemoryClips(train_clips), out, training)
     return fitted.model, evaluate(fitted.model, test_clips), fitted.warnings

@@ -38,6 +38,8 @@ from typing import Literal, NamedTuple
 import torch
 from torch import Tensor, nn
 
+from stalstm.errors import SettingError
+
 Variant = Literal["lstm", "sa", "ta", "sta"]
 VARIANTS: tuple[Variant, ...] = ("lstm", "sa", "ta", "sta")
 
@@ -59,23 +61,32 @@ class STALSTMConfig:
     spatial_tanh: int = 100  # units of the tanh layer producing s_t  (not confirmed; ours)
     temporal_hidden: int = 100  # units of the temporal attention LSTM (not confirmed; ours)
     temporal_bias: float = 1.0  # initial b_p > 0 so that beta does not start dead at 0
-    # --- experiments of the robustness issue (to be decided) ---
-    standardise_input: bool = False  # X -> (X - mean) / scale with training-set statistics
-    shared_input_scale: bool = False  # one scale for every feature (else one per feature)
-    rescale_attended_input: bool = False  # main network reads K * alpha_t X_t
-    zero_init_classifier: bool = False  # W_z = 0, b_z = 0: o starts at 0
-    zero_init_gate: bool = False  # w_xp = w_hp = 0: beta starts at b_p on every frame
-    zero_init_spatial: bool = False  # U_s = 0, b_so = 0: alpha starts uniform on every frame
-    gate_gradient_leak: float = 0.0  # backward slope of the ReLU gate below 0 while training
+    # What makes training reliable on any coordinates (README, "Training reliably"); each one
+    # can be switched off, to measure it. None changes the paper's equations.
+    standardise_input: bool = True  # X = (joints - mean) / scale, training-set statistics
+    shared_input_scale: bool = True  # one scale for all features (else one per feature)
+    rescale_attended_input: bool = True  # main input weights as K x W': uniform alpha passes X
+    zero_init_spatial: bool = True  # U_s = 0, b_so = 0: alpha starts uniform on every frame
+    zero_init_gate: bool = True  # w_xp = w_hp = 0: beta starts at b_p on every frame
+    zero_init_classifier: bool = True  # W_z = 0, b_z = 0: o starts at 0, cross-entropy at ln N
+    gate_gradient_leak: float = 0.1  # backward slope of the ReLU gate below 0 (training only)
     boundary_heads: bool = False  # detection: per-frame start/end confidences (JCR-RNN style)
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
-            raise ValueError(f"unknown variant {self.variant!r}; choose one of {VARIANTS}")
+            raise SettingError("variant", f"must be one of {VARIANTS}, got {self.variant!r}")
         if self.num_coords not in (2, 3):
-            raise ValueError(f"num_coords must be 2 or 3, got {self.num_coords}")
-        if self.num_joints < 1 or self.num_classes < 1 or self.main_layers < 1:
-            raise ValueError(f"invalid model sizes: {self}")
+            raise SettingError("num_coords", f"must be 2 or 3, got {self.num_coords}")
+        for name in ("num_joints", "num_classes", "main_hidden", "main_layers", "spatial_hidden",
+                     "spatial_tanh", "temporal_hidden"):  # fmt: skip
+            if getattr(self, name) < 1:
+                raise SettingError(name, f"must be at least 1, got {getattr(self, name)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise SettingError("dropout", f"must be in [0, 1), got {self.dropout}")
+        if not 0.0 <= self.gate_gradient_leak <= 1.0:
+            raise SettingError(
+                "gate_gradient_leak", f"must be in [0, 1], got {self.gate_gradient_leak}"
+            )
 
     @property
     def input_size(self) -> int:

@@ -40,7 +40,20 @@ from stalstm.model import STALSTM, STALSTMConfig, build_model
 WEIGHTS_FILE = "model.safetensors"
 DESCRIPTION_FILE = "model.json"
 FORMAT_NAME = "stalstm-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Fields that format 2 added to the model config, with the values that reproduce what a model
+# written before them computed (no input standardisation, main network reading alpha_t X_t); a
+# file without them is read with these, never with today's defaults.
+FORMAT_1_CONFIG = {
+    "standardise_input": False,
+    "shared_input_scale": False,
+    "rescale_attended_input": False,
+    "zero_init_spatial": False,
+    "zero_init_gate": False,
+    "zero_init_classifier": False,
+    "gate_gradient_leak": 0.0,
+}
+INPUT_BUFFERS = ("input_mean", "input_scale")  # format 2: identity when a file lacks them
 
 # A pickle starts with the PROTO opcode 0x80 (protocol 2 and later); torch.save writes a zip
 # archive ("PK\x03\x04") whose data.pkl is a pickle; the legacy torch format is a bare pickle.
@@ -262,9 +275,11 @@ def _read_description(path: Path) -> dict[str, Any]:
 
 
 def config_from_dict(values: Mapping[str, Any], where: str | Path) -> STALSTMConfig:
-    """An ``STALSTMConfig`` from its dict, naming the offending field on bad input."""
+    """An ``STALSTMConfig`` from its dict, naming the offending field on bad input. A config
+    that lacks the fields format 2 added predates them: it gets ``FORMAT_1_CONFIG`` for them."""
     if not isinstance(values, Mapping):
         raise DataError(where, "the model config must be a JSON object", field="config")
+    values = {**FORMAT_1_CONFIG, **values}
     known = {item.name for item in fields(STALSTMConfig)}
     unknown = sorted(set(values) - known)
     if unknown:
@@ -277,6 +292,9 @@ def config_from_dict(values: Mapping[str, Any], where: str | Path) -> STALSTMCon
 
 def _build(config: STALSTMConfig, state: Mapping[str, torch.Tensor], where: Path) -> STALSTM:
     model = build_model(config)
+    state = dict(state)
+    for name in INPUT_BUFFERS:  # a file written before input standardisation: the identity
+        state.setdefault(name, getattr(model, name).detach().clone())
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:

@@ -69,7 +69,9 @@ class TrainingSettings:
     # threads a process were 20 times slower (README, "Threads")
     threads: int = 1
     progress_bar: bool = True
-    spatial_input_gain: bool = True  # see scale_main_input_weights
+    spatial_input_gain: bool = (
+        False  # see scale_main_input_weights (replaced by the model's rescale)
+    )
     ema_decay: float = 0.0  # > 0: each stage ends with an exponential moving average of its weights
 
     def __post_init__(self) -> None:

@@ -43,14 +43,16 @@ class OptimiserSettings:
     momentum: float = 0.9  # SGD only
     gradient_clip: float = 1.0  # max global gradient norm; 0 disables clipping
     cosine_decay: bool = True  # cosine learning-rate decay to 0 over the stage's epochs
-    warmup_steps: int = 0  # linear warm-up of the learning rate over the stage's first steps
+    # linear warm-up over the stage's first steps: Adam's first steps move every weight by about
+    # the learning rate whatever its gradient says (README, "Training reliably")
+    warmup_steps: int = 100
 
     def __post_init__(self) -> None:
         if self.name not in OPTIMISERS:
             raise SettingError("name", f"must be one of {OPTIMISERS}, got {self.name!r}")
         if self.learning_rate <= 0:
             raise SettingError("learning_rate", f"must be positive, got {self.learning_rate}")
-        for name in ("weight_decay", "gradient_clip"):
+        for name in ("weight_decay", "gradient_clip", "warmup_steps"):
             if getattr(self, name) < 0:
                 raise SettingError(name, f"must not be negative, got {getattr(self, name)}")
 

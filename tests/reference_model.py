@@ -87,6 +87,10 @@ class ReferenceSTALSTM(nn.Module):
         temporal = model.temporal_attention
         self.num_joints = model.config.num_joints
         self.num_coords = model.config.num_coords
+        self.standardise = model.config.standardise_input
+        self.input_mean = model.input_mean  # (K, C)
+        self.input_scale = model.input_scale  # (K, C)
+        self.rescale = model.config.rescale_attended_input
 
         self.has_spatial = spatial is not None
         if spatial is not None:
@@ -128,7 +132,12 @@ class ReferenceSTALSTM(nn.Module):
         alphas, betas, scores = [], [], []
         logits = joints.new_zeros(batch, self.W_z.shape[0])
         for t in range(frames):
-            joints_t = joints[:, t]  # (B, K, C)
+            joints_t = joints[:, t] * mask[:, t, None, None]  # (B, K, C); padding is zeros
+            if self.standardise:  # a joint that is exactly zero (absent) stays zero
+                present = (joints_t != 0).any(dim=-1, keepdim=True)
+                joints_t = torch.where(
+                    present, (joints_t - self.input_mean) / self.input_scale, 0.0 * joints_t
+                )
             x_t = joints_t.reshape(batch, -1)  # X_t: (B, D)
             valid_t = mask[:, t].to(joints.dtype)  # (B,)
 
@@ -142,6 +151,8 @@ class ReferenceSTALSTM(nn.Module):
                 alpha_t = torch.exp(s_t - s_t.max(dim=1, keepdim=True).values)
                 alpha_t = alpha_t / alpha_t.sum(dim=1, keepdim=True)  # softmax over joints
                 y_t = (alpha_t[:, :, None] * joints_t).reshape(batch, -1)  # Y_t: (B, D)
+                if self.rescale:  # the main input weights parametrised as K x W'
+                    y_t = y_t * self.num_joints
                 spatial_state = self.spatial_cell(x_t, *spatial_state)
                 alphas.append(alpha_t)
             else:

@@ -22,6 +22,10 @@ SMALL_WIDTHS = {
     "spatial_tanh": 6,
     "temporal_hidden": 4,
     "temporal_bias": 0.0,  # so that the ReLU is both open and shut on random data
+    # random starting weights everywhere (the neutral starts would leave paths at exactly 0)
+    "zero_init_spatial": False,
+    "zero_init_gate": False,
+    "zero_init_classifier": False,
 }
 # Large enough that each regulariser moves the gradients visibly.
 STRONG_OBJECTIVE = ObjectiveConfig(
@@ -34,7 +38,13 @@ def small_model(variant: str, num_coords: int = 3, seed: int = 0) -> torch.nn.Mo
     config = STALSTMConfig(
         num_joints=4, num_classes=3, num_coords=num_coords, variant=variant, **SMALL_WIDTHS
     )
-    return build_model(config).double().eval()
+    model = build_model(config).double().eval()
+    # input statistics far from the identity, so that standardising is exercised
+    model.set_input_statistics(
+        torch.randn(4, num_coords, dtype=torch.float64),
+        torch.rand(4, num_coords, dtype=torch.float64) + 0.5,
+    )
+    return model
 
 
 def random_batch(
@@ -266,13 +276,17 @@ def test_every_variant_builds_runs_and_trains(variant: str, num_coords: int) -> 
 
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
     losses = []
-    for _ in range(30):
+    reached: set[str] = set()
+    for step in range(30):
         optimiser.zero_grad()
         loss = regularised_loss(model(joints, mask), labels, model, ObjectiveConfig()).total
         loss.backward()
-        if not losses:  # the first step reaches every parameter
-            for name, parameter in model.named_parameters():
-                assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
+        reached |= {name for name, p in model.named_parameters()
+                    if p.grad is not None and p.grad.abs().sum() > 0}  # fmt: skip
+        if step == 2:
+            # from the neutral start (the attention's output layers at 0) the gradient reaches
+            # the attention's output layers first and the attention LSTMs one step later
+            assert reached == {name for name, _ in model.named_parameters()}
         optimiser.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0] / 4, losses
@@ -281,12 +295,14 @@ def test_every_variant_builds_runs_and_trains(variant: str, num_coords: int) -> 
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"variant": "stla"}, "unknown variant"),
+        ({"variant": "stla"}, "variant must be one of"),
         ({"num_coords": 4}, "num_coords"),
         ({"num_coords": 1}, "num_coords"),
-        ({"num_joints": 0}, "invalid model sizes"),
-        ({"num_classes": 0}, "invalid model sizes"),
-        ({"main_layers": 0}, "invalid model sizes"),
+        ({"num_joints": 0}, "num_joints must be at least 1"),
+        ({"num_classes": 0}, "num_classes must be at least 1"),
+        ({"main_layers": 0}, "main_layers must be at least 1"),
+        ({"dropout": 1.0}, "dropout must be in"),
+        ({"gate_gradient_leak": -0.1}, "gate_gradient_leak must be in"),
     ],
 )
 def test_config_rejects_invalid_settings(changes: dict, message: str) -> None:

@@ -68,7 +68,7 @@ class STALSTMConfig:
     rescale_attended_input: bool = True  # main input weights as K x W': uniform alpha passes X
     zero_init_spatial: bool = True  # U_s = 0, b_so = 0: alpha starts uniform on every frame
     zero_init_gate: bool = True  # w_xp = w_hp = 0: beta starts at b_p on every frame
-    zero_init_classifier: bool = True  # W_z = 0, b_z = 0: o starts at 0, cross-entropy at ln N
+    zero_init_classifier: bool = False  # W_z = 0, b_z = 0 (measured: slows learning; off)
     gate_gradient_leak: float = 0.1  # backward slope of the ReLU gate below 0 (training only)
     boundary_heads: bool = False  # detection: per-frame start/end confidences (JCR-RNN style)
 

@@ -27,7 +27,7 @@ from stalstm.training.recipes import (
 def test_every_shipped_recipe_validates_and_builds_its_schedule():
     names = recipe_names()
     expected = ["generic", "generic-detect", "msr-cs", "msr-detect", "ntu120-xset", "ntu120-xsub",
-                "ntu60-xsub", "ntu60-xview", "sbu", "sfinge3d-detect"]  # fmt: skip
+                "ntu60-xsub", "ntu60-xview", "sbu", "sfinge3d-detect", "utd-mhad-cs"]  # fmt: skip
     assert names == expected
     for name in names:
         recipe = load_recipe(name)

@@ -20,6 +20,7 @@ TINY = [
     "model.main_hidden=8", "model.main_layers=2", "model.spatial_hidden=8",
     "model.spatial_tanh=8", "model.temporal_hidden=8", "schedule.kind=end-to-end",
     "schedule.epochs=2", "training.validate_every=1", "training.batch_size=32",
+    "optimiser.warmup_steps=4",  # 16 steps in all: the default 100 would never end
 ]  # fmt: skip
 FOLD_1_PAIRS = ("s01s02", "s03s04", "s05s02", "s06s04")
 

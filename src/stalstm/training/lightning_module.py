@@ -152,13 +152,16 @@ class StageModule(L.LightningModule):
                 parameters, lr=settings.learning_rate, weight_decay=settings.weight_decay
             )
         if settings.warmup_steps > 0:
-            total = max(int(self.trainer.estimated_stepping_batches), 1)
+            # a linear rise over the first steps, then (with cosine_decay) the cosine decay to 0
+            # over the stage's steps, stepped every optimiser step
             warmup, cosine = settings.warmup_steps, settings.cosine_decay
 
             def factor(step: int) -> float:
                 rise = min(1.0, (step + 1) / warmup)
-                fall = 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total)) if cosine else 1.0
-                return rise * fall
+                if not cosine or step == 0:  # step 0: the scheduler's own first call
+                    return rise
+                total = max(int(self.trainer.estimated_stepping_batches), 1)
+                return rise * 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
 
             schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, factor)
             return {

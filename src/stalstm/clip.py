@@ -18,8 +18,30 @@ import numpy as np
 UNKNOWN = -1  # value of an integer field a data set does not provide
 
 
+class JointsAxes:
+    """The sizes of a record's ``joints`` array (T, M, V, C): for ``Clip`` and ``Stream``."""
+
+    joints: np.ndarray
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.joints.shape[0])
+
+    @property
+    def num_persons(self) -> int:
+        return int(self.joints.shape[1])
+
+    @property
+    def num_joints(self) -> int:
+        return int(self.joints.shape[2])
+
+    @property
+    def num_coords(self) -> int:
+        return int(self.joints.shape[3])
+
+
 @dataclass(frozen=True)
-class Clip:
+class Clip(JointsAxes):
     """One skeleton sequence.
 
     Attributes:
@@ -64,22 +86,6 @@ class Clip:
             )
         if joints.dtype != np.float32:
             object.__setattr__(self, "joints", joints.astype(np.float32))
-
-    @property
-    def num_frames(self) -> int:
-        return int(self.joints.shape[0])
-
-    @property
-    def num_persons(self) -> int:
-        return int(self.joints.shape[1])
-
-    @property
-    def num_joints(self) -> int:
-        return int(self.joints.shape[2])
-
-    @property
-    def num_coords(self) -> int:
-        return int(self.joints.shape[3])
 
     def with_joints(self, joints: np.ndarray, **changes: Any) -> Clip:
         """A copy with new coordinates (and any other field changed), extras dropped when the

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from stalstm.clip import Clip
+from stalstm.clip import Clip, JointsAxes
 from stalstm.errors import SegmentError
 
 BACKGROUND = -1  # frame label of a frame outside every segment
@@ -65,7 +65,7 @@ def check_segments(segments: Iterable[Segment], num_frames: int, where: str) -> 
 
 
 @dataclass(frozen=True)
-class Stream:
+class Stream(JointsAxes):
     """An untrimmed skeleton recording with its annotated segments.
 
     Attributes:
@@ -91,22 +91,6 @@ class Stream:
         object.__setattr__(
             self, "segments", check_segments(self.segments, self.num_frames, self.name)
         )
-
-    @property
-    def num_frames(self) -> int:
-        return int(self.joints.shape[0])
-
-    @property
-    def num_persons(self) -> int:
-        return int(self.joints.shape[1])
-
-    @property
-    def num_joints(self) -> int:
-        return int(self.joints.shape[2])
-
-    @property
-    def num_coords(self) -> int:
-        return int(self.joints.shape[3])
 
     @property
     def frame_labels(self) -> np.ndarray:

@@ -14,7 +14,9 @@ A run succeeds when its held-out accuracy is >= 0.95 (the demo task is learnable
 LSTM reaches ~0.99). The table gives each variant's success rate, median and worst accuracy for
 each perturbation and over all runs, and STA minus LSTM paired by seed and perturbation. Every run
 is a separate worker process; ``--parallel`` of them at a time, except that two-thread runs only
-run when nothing else does, so that they get their two cores.
+run when nothing else does, so that they get their two cores. Each run leaves ``result.json`` in
+its folder under ``--out``; run again with the same ``--out`` (and settings), an interrupted
+benchmark trains only the runs that have none.
 
     python benchmarks/robustness.py                       # 10 seeds x 3 perturbations x 2 variants
     python benchmarks/robustness.py --seeds 0 1 2 --perturbations base --variants sta
@@ -37,6 +39,7 @@ import yaml
 
 SUCCESS = 0.95
 PERTURBATIONS = ("base", "threads", "order")
+RESULT_FILE = "result.json"
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ def run_one(run: Run) -> dict[str, Any]:
     started = time.perf_counter()
     _, evaluation, warnings = train_variant(settings, run.variant, train_clips, test_clips, run.out)
     attention = attention_concentration(evaluation, test_clips)
-    return {
+    result = {
         "variant": run.variant,
         "seed": run.seed,
         "perturbation": run.perturbation,
@@ -71,15 +74,38 @@ def run_one(run: Run) -> dict[str, Any]:
         **attention,
         "warnings": warnings,
         "seconds": round(time.perf_counter() - started, 1),
+        "overrides": [list(item) for item in run.overrides],
     }
+    Path(run.out).mkdir(parents=True, exist_ok=True)
+    (Path(run.out) / RESULT_FILE).write_text(json.dumps(result, indent=1) + "\n")
+    return result
+
+
+def finished(run: Run) -> dict[str, Any] | None:
+    """The result an earlier invocation left for this run, if it had the same overrides."""
+    path = Path(run.out) / RESULT_FILE
+    if not path.is_file():
+        return None
+    result = json.loads(path.read_text())
+    if result.get("overrides") != [list(item) for item in run.overrides]:
+        raise SystemExit(f"{path} was trained with other settings ({result.get('overrides')})")
+    return result
 
 
 def run_all(runs: list[Run], parallel: int) -> list[dict[str, Any]]:
     import multiprocessing
 
-    single = [run for run in runs if run.perturbation != "threads"]
-    threaded = [run for run in runs if run.perturbation == "threads"]
     results = []
+    todo = []
+    for run in runs:
+        result = finished(run)
+        if result is None:
+            todo.append(run)
+        else:
+            _print_run(result, " (earlier)")
+            results.append(result)
+    single = [run for run in todo if run.perturbation != "threads"]
+    threaded = [run for run in todo if run.perturbation == "threads"]
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max(1, parallel), mp_context=context) as pool:
         for result in pool.map(run_one, single):
@@ -92,11 +118,11 @@ def run_all(runs: list[Run], parallel: int) -> list[dict[str, Any]]:
     return results
 
 
-def _print_run(result: dict[str, Any]) -> None:
+def _print_run(result: dict[str, Any], note: str = "") -> None:
     flag = "" if result["accuracy"] >= SUCCESS else "  FAILED"
     print(
         f"  {result['variant']:>4} seed {result['seed']:>2} {result['perturbation']:<8} "
-        f"accuracy {result['accuracy']:.4f}  ({result['seconds']:.0f} s){flag}",
+        f"accuracy {result['accuracy']:.4f}  ({result['seconds']:.0f} s){note}{flag}",
         flush=True,
     )
 

@@ -69,9 +69,6 @@ class TrainingSettings:
     # threads a process were 20 times slower (README, "Threads")
     threads: int = 1
     progress_bar: bool = True
-    spatial_input_gain: bool = (
-        False  # see scale_main_input_weights (replaced by the model's rescale)
-    )
     ema_decay: float = 0.0  # > 0: each stage ends with an exponential moving average of its weights
 
     def __post_init__(self) -> None:
@@ -121,22 +118,6 @@ class EpochSeeding(Callback):
         if hasattr(dataset, "set_epoch"):
             # distinct per stage, so stages do not replay each other's augmentation draws
             dataset.set_epoch(self.stage_index * EPOCHS_PER_STAGE_LIMIT + trainer.current_epoch)
-
-
-def scale_main_input_weights(model: STALSTM) -> None:
-    """With spatial attention, start the main network's input weights K times larger.
-
-    Y_t = alpha_t X_t with alpha_t a softmax over K joints, so the main LSTM reads inputs about
-    1/K the size of X: with the usual initialisation its input weights then have to grow K-fold
-    before the joints matter, which Adam (steps of about the learning rate) does slowly, and the
-    model leans on its other paths meanwhile. Starting them K times larger makes uniform
-    attention (alpha = 1/K) reach the main network exactly as X would reach it without
-    attention. The model is unchanged; only its starting point is. Measured on SBU fold 1
-    (end-to-end, 150 epochs): STA-LSTM 64 % without this, see the README for with it."""
-    if model.spatial_attention is None:
-        return
-    with torch.no_grad():
-        model.main.lstm.weight_ih_l0.mul_(model.config.num_joints)
 
 
 def is_global_zero_process() -> bool:
@@ -246,8 +227,6 @@ def _fit_schedule(
                 models[stage.model].set_input_statistics(
                     torch.from_numpy(statistics.mean), torch.from_numpy(deviation)
                 )
-            if settings.spatial_input_gain:
-                scale_main_input_weights(models[stage.model])
         model = models[stage.model]
         if resume and (folder / DONE_FILE).is_file():
             model.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))

@@ -227,6 +227,27 @@ def test_generic_2d_keypoints_with_class_names_and_a_column_protocol(tmp_path: P
     np.testing.assert_array_equal(store[1].joints[:, 0], np.load(root / "c1.npy"))
 
 
+def test_generic_labels_given_as_numbers_name_every_class(tmp_path: Path):
+    """Numeric labels (no names in labels.csv) give classes named "0".."n-1", counted up to the
+    largest label even when a class has no clip; a store prepared without recorded names (as
+    earlier versions wrote them) answers the same, so training sizes its classifier from it."""
+    root = tmp_path / "mine"
+    root.mkdir()
+    generator = np.random.default_rng(0)
+    rows = ["clip,label"]
+    for index, label in enumerate([0, 3, 1, 3]):
+        np.save(root / f"c{index}.npy", generator.normal(size=(6, 20, 3)).astype(np.float32))
+        rows.append(f"c{index},{label}")
+    (root / "labels.csv").write_text("\n".join(rows) + "\n")
+
+    prepare_dataset("generic", root, tmp_path / "out", layout="kinect_v1_20", preset="none")
+    store = ClipStore.open(tmp_path / "out")
+    assert store.info["class_names"] == ["0", "1", "2", "3"]
+    assert store.class_names == ["0", "1", "2", "3"]
+    store.info["class_names"] = []
+    assert store.class_names == ["0", "1", "2", "3"]
+
+
 def test_prepare_utd_mhad_reports_the_three_missing_trials(data_root: Path, tmp_path: Path):
     out = tmp_path / "utd"
     result = CliRunner().invoke(

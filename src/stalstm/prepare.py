@@ -48,6 +48,7 @@ from stalstm.readers.utd_mhad import UTD_MHAD_CLASSES, UTD_MHAD_LAYOUT, missing_
 from stalstm.store import (
     atomic_file,
     clip_metadata,
+    read_shard_labels,
     read_shard_skipped,
     write_shard,
     write_store,
@@ -333,7 +334,9 @@ def prepare_dataset(
         "dataset": dataset,
         "preset": preset,
         "layout": layout_object.name if layout_object else "unknown",
-        "class_names": class_names_for(dataset, root),
+        "class_names": class_names_for(
+            dataset, root, [label for task in tasks for label in read_shard_labels(task.path)]
+        ),
         "package_version": plan.settings["package_version"],
     }
     info.update(_joint_description(layout_object))

@@ -175,6 +175,12 @@ def read_shard(path: Path) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]
         return shard["joints"], shard["lengths"], json.loads(str(shard["metadata"]))
 
 
+def read_shard_labels(path: Path) -> list[int]:
+    """The labels of a shard's clips (its metadata only; the joints are not read)."""
+    with np.load(path, allow_pickle=False) as shard:
+        return [int(row.get("label", UNKNOWN)) for row in json.loads(str(shard["metadata"]))]
+
+
 def read_shard_skipped(path: Path) -> list[dict[str, str]]:
     """The ``{name, reason}`` entries of the samples a shard could not use."""
     with np.load(path, allow_pickle=False) as shard:
@@ -371,7 +377,14 @@ class ClipStore:
 
     @property
     def class_names(self) -> list[str]:
-        return list(self.info.get("class_names", []))
+        """The recorded class names; a store without them (labels given as numbers, prepared
+        before prepare recorded their names) names its classes by number, 0 to the largest
+        label, so that every label has a class."""
+        names = list(self.info.get("class_names", []))
+        if names:
+            return names
+        largest = max((int(row.get("label", UNKNOWN)) for row in self.metadata), default=-1)
+        return [str(label) for label in range(largest + 1)]
 
     @property
     def layout(self) -> Layout | None:

@@ -62,6 +62,12 @@ def test_collapse_warnings_name_what_collapsed():
     assert len(dead) == 1 and "beta = 0 on every frame" in dead[0]
     # without a temporal branch beta is 1 by definition: nothing to warn about
     assert collapse_warnings({"beta_dead_fraction": 1.0}, has_temporal_attention=False) == []
+    # a gate shut on 99 % of the frames while the clip scores are silent is dying (raw
+    # coordinates did this); the same shut share with loud scores is a gate that chose its frames
+    dying = collapse_warnings({"beta_dead_fraction": 0.99, "logit_rms": 0.004}, True)
+    assert len(dying) == 1 and "99.0% of the frames" in dying[0]
+    assert collapse_warnings({"beta_dead_fraction": 0.99, "logit_rms": 3.0}, True) == []
+    assert collapse_warnings({"beta_dead_fraction": 0.9, "logit_rms": 0.004}, True) == []
     one_joint = collapse_warnings({"alpha_one_joint_fraction": 0.6}, True)
     assert len(one_joint) == 1 and "60% of the frames" in one_joint[0]
 

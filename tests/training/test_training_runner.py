@@ -63,6 +63,11 @@ def test_a_run_folder_has_recipe_model_checkpoints_logs_evaluation_and_curves(sb
         np.mean([np.mean(hits) for hits in by_class.values()])
     )
     assert summary["seconds"] >= summary["training_seconds"] > 0
+    # the last epoch's diagnostics of the one stage, as its diagnostics.json has them
+    epochs = json.loads((out / "stages/01-end-to-end/diagnostics.json").read_text())["epochs"]
+    [stage] = summary["diagnostics"]
+    assert stage["last_epoch"] == {k: v for k, v in epochs[-1].items() if k != "epoch"}
+    assert isinstance(summary["warnings"], list)
     assert json.loads((out / "model/model.json").read_text())["preset"] == "sbu"
 
 

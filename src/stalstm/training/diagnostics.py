@@ -20,7 +20,8 @@ such failures while they happen. Every training epoch, over the valid frames of 
 ``StageModule`` logs them to TensorBoard and CSV (``diagnostics/...``) and keeps one row per
 epoch, which the engine writes to ``diagnostics.json`` in the stage folder; the run's summary
 carries the last epoch's row and every warning. ``collapse_warnings`` turns a row into warnings:
-beta 0 on every frame of an epoch, or alpha on one joint on most frames.
+beta 0 on every frame of an epoch, or on nearly every frame while the clip scores are near 0, or
+alpha on one joint on most frames.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ from stalstm.model import STALSTMOutput
 
 ONE_JOINT = 0.9  # a frame whose largest joint weight is at least this looks at one joint
 ONE_JOINT_MOST_FRAMES = 0.5  # ... and when more than this share of frames do, alpha collapsed
+# beta 0 on at least this share of frames while the clip scores are this small: a gate that
+# shuts on purpose leaves the frames it keeps scoring loudly, a dying one leaves silence
+NEARLY_DEAD = 0.95
+SILENT_LOGITS = 0.1
 
 
 class AttentionCollapseWarning(UserWarning):
@@ -132,10 +137,21 @@ def gradient_norms(parts: dict[str, torch.nn.Module]) -> dict[str, float]:
 def collapse_warnings(row: dict[str, float], has_temporal_attention: bool) -> list[str]:
     """What looks collapsed in one epoch's row (empty when nothing does)."""
     found = []
-    if has_temporal_attention and row.get("beta_dead_fraction", 0.0) >= 1.0:
+    dead = row.get("beta_dead_fraction", 0.0)
+    if has_temporal_attention and dead >= 1.0:
         found.append(
             "temporal attention collapsed: beta = 0 on every frame, so the clip scores are 0 "
             "and the temporal gate gets no gradient (a dead ReLU); training cannot recover"
+        )
+    elif (
+        has_temporal_attention
+        and dead >= NEARLY_DEAD
+        and row.get("logit_rms", math.inf) < SILENT_LOGITS
+    ):
+        found.append(
+            f"temporal attention nearly collapsed: beta = 0 on {dead:.1%} of the frames and the "
+            f"clip scores' RMS is {row['logit_rms']:.3g}, so the model says almost nothing and "
+            "its gate learns from the few frames left (raw, unstandardised coordinates?)"
         )
     if row.get("alpha_one_joint_fraction", 0.0) > ONE_JOINT_MOST_FRAMES:
         share = row["alpha_one_joint_fraction"]

@@ -140,6 +140,9 @@ def train(
         "epochs": settings.schedule.for_config(config).total_epochs,
         "training_seconds": round(result.seconds, 2),
         "seconds": round(time.perf_counter() - started, 2),
+        # per stage, its last epoch's diagnostics; every stage's attention-collapse warnings
+        "diagnostics": result.diagnostics,
+        "warnings": result.warnings,
     }
     _write_summary(out, summary, _run_table(summary))
     if torch.distributed.is_initialized():

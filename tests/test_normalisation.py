@@ -54,6 +54,37 @@ def test_raw_sensor_coordinates_are_flagged_and_prepared_ones_are_not(data_root:
     assert len(millimetres) == 1 and "scale looks unusual" in millimetres[0]
 
 
+def test_a_centred_hand_that_moves_is_not_taken_for_raw_coordinates(data_root: Path):
+    """SFINGE3D's recorded streams with the ``hand`` preset (palm of the first frame at the
+    origin, in hand sizes): the hand travels, so its average pose lies about 3 radii from the
+    origin, but by about one or two of its own deviations, not by a shared offset: no warning.
+    The same streams as recorded (the sensor's coordinates) are flagged."""
+    from stalstm.readers import read_sfinge_stream
+
+    folder = data_root / "sfinge3d_v1" / "Sequences"
+    streams = [read_sfinge_stream(folder / f"{number}.txt") for number in range(1, 73, 6)]
+    hand = build_preset("hand", streams[0].layout)
+
+    def statistics(prepare):
+        return input_statistics(
+            prepare(stream.as_clip()).joints.reshape(stream.joints.shape[0], -1, 3)
+            for stream in streams
+        )
+
+    assert placement_warnings(statistics(hand)) == []
+    recorded = placement_warnings(statistics(build_preset("none", streams[0].layout)))
+    assert len(recorded) == 1 and "far from centred" in recorded[0]
+    # the rule itself: a two-joint body of radius 1 that travels from the origin to x = 7 has
+    # its average centre 3.5 radii away, but only ~3 of its own deviations: centred, moving
+    travel = np.linspace(0.0, 7.0, 50)[:, None, None]
+    moving = np.array([[[-1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]]) + travel * np.array([1.0, 0.0, 0.0])
+    assert placement_warnings(input_statistics([moving])) == []
+    # the same body standing still 3.5 radii away: a shared offset
+    still = np.array([[[2.5, 0.0, 0.0], [4.5, 0.0, 0.0]]]).repeat(50, axis=0)
+    still = still + np.random.default_rng(0).normal(0.0, 0.05, still.shape)
+    assert "far from centred" in " ".join(placement_warnings(input_statistics([still])))
+
+
 def test_info_warns_about_a_raw_store(tmp_path: Path, data_root: Path):
     from stalstm.cli import app
     from stalstm.prepare import prepare_dataset

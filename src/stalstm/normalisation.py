@@ -24,6 +24,11 @@ import numpy as np
 # |mean skeleton centre| above this many body radii: not centred (a centred skeleton's centre
 # sits within about one radius of the origin; a person 3 m from a sensor is ~10 radii away)
 OFF_CENTRE_RADII = 3.0
+# ... and above this many of the coordinates' own typical deviations: an offset that every frame
+# shares (raw camera coordinates: 18-21 deviations on MSR and UTD-MHAD), not a centred clip whose
+# body moves away from its first frame's reference joint (SFINGE3D hand streams with the ``hand``
+# preset: about 1, though 3 radii away; prepared body data: under 2)
+OFF_CENTRE_DEVIATIONS = 5.0
 # a body radius (RMS distance of the mean pose's joints from its centre) outside this range:
 # not in metres nor in bone lengths (millimetres, pixels, or nearly collapsed coordinates)
 BODY_RADIUS_RANGE = (0.02, 20.0)
@@ -119,7 +124,12 @@ def placement_warnings(statistics: InputStatistics) -> list[str]:
     radius = float(np.sqrt(np.mean(np.sum((mean_pose - centre) ** 2, axis=-1))))
     found = []
     distance = float(np.linalg.norm(centre))
-    if radius > 0 and distance > OFF_CENTRE_RADII * radius:
+    deviation = float(statistics.shared_deviation()[occurs][0, 0])
+    if (
+        radius > 0
+        and distance > OFF_CENTRE_RADII * radius
+        and distance > OFF_CENTRE_DEVIATIONS * deviation
+    ):
         found.append(
             f"the input is far from centred: the average skeleton's centre is "
             f"{distance:.3g} from the origin, {distance / radius:.0f} times its own radius "

@@ -27,7 +27,7 @@ OFF_CENTRE_RADII = 3.0
 # ... and above this many of the coordinates' own typical deviations: an offset that every frame
 # shares (raw camera coordinates: 18-21 deviations on MSR and UTD-MHAD), not a centred clip whose
 # body moves away from its first frame's reference joint (SFINGE3D hand streams with the ``hand``
-# preset: about 1, though 3 radii away; prepared body data: under 2)
+# preset: 1-1.5, though 3 radii away; prepared body data: under 2)
 OFF_CENTRE_DEVIATIONS = 5.0
 # a body radius (RMS distance of the mean pose's joints from its centre) outside this range:
 # not in metres nor in bone lengths (millimetres, pixels, or nearly collapsed coordinates)

@@ -28,6 +28,19 @@ def test_statistics_count_present_joints_only_and_floor_pinned_ones():
     assert statistics.clips == 2
 
 
+def test_the_shared_centre_is_the_mean_of_every_present_joint():
+    first = np.array([[[1.0, 2.0], [5.0, 5.0], [0.0, 0.0]], [[3.0, 2.0], [5.0, 5.0], [0.0, 0.0]]])
+    second = np.array([[[5.0, 2.0], [5.0, 5.0], [4.0, -4.0]]])
+    statistics = input_statistics([first, second])
+    # 7 present joint-frames: x (1 + 3 + 5 + 5 + 5 + 5 + 4) / 7, y (2 + 2 + 2 + 15 - 4) / 7
+    centre = [28.0 / 7, 17.0 / 7]
+    np.testing.assert_allclose(statistics.shared_centre(), np.tile(centre, (3, 1)), rtol=1e-6)
+    # a joint that never occurs keeps 0 (the model leaves absent joints at 0 anyway)
+    clip = np.zeros((2, 2, 2))
+    clip[:, 0] = [[1.0, 1.0], [3.0, 5.0]]
+    np.testing.assert_array_equal(input_statistics([clip]).shared_centre(), [[2.0, 3.0], [0, 0]])
+
+
 def test_a_joint_that_never_occurs_gets_the_identity():
     clip = np.zeros((4, 2, 3))
     clip[:, 0] = np.arange(12.0).reshape(4, 3)

@@ -61,6 +61,27 @@ def test_standardising_is_the_affine_map_and_absent_joints_stay_zero():
     assert not torch.allclose(model(joints).logits, plain(joints).logits)
 
 
+def test_with_one_shared_centre_attention_weights_positions_about_the_body_centre():
+    # Y = K alpha X: with each feature's own mean subtracted, a frame at the average pose is
+    # X = 0 and the main network reads 0 whatever alpha says (attention has nothing to weigh);
+    # with one centre for the whole skeleton it reads the joints' places, weighted by alpha
+    torch.manual_seed(0)
+    frames = torch.randn(50, 6, 3) + torch.arange(6.0)[:, None]  # (T, K, C), joints apart
+    pose = frames.mean(0)[None, None]  # (1, 1, K, C): the average pose
+    uniform = torch.full((1, 1, 6), 1 / 6)
+    focused = torch.softmax(torch.arange(6.0), -1)[None, None]
+    model = build_model(CONFIG).eval()
+    model.set_input_statistics(frames.mean(0), torch.ones(6, 3))  # per-feature means
+    per_feature = model.standardise(pose)
+    assert (model.attended_input(per_feature, uniform) == 0).all()
+    assert (model.attended_input(per_feature, focused) == 0).all()
+    model.set_input_statistics(frames.mean((0, 1)).expand(6, 3), torch.ones(6, 3))  # shared
+    shared = model.standardise(pose)
+    uniform_y = model.attended_input(shared, uniform)
+    assert uniform_y.abs().mean() > 1.0
+    assert (model.attended_input(shared, focused) - uniform_y).abs().mean() > 1.0
+
+
 def test_the_statistics_travel_with_the_model_file_online_and_onnx(tmp_path: Path):
     model = statistics_model()
     joints = joints_with_an_absent_person()
@@ -131,14 +152,16 @@ def test_the_gate_is_a_relu_whose_gradient_leaks_while_training_only():
 def test_a_model_file_written_before_format_2_reads_as_it_was_trained(tmp_path: Path):
     # a format-1 model: no standardisation, the main network reading alpha_t X_t
     legacy = replace(CONFIG, standardise_input=False, shared_input_scale=False,
-                     rescale_attended_input=False, zero_init_spatial=False, zero_init_gate=False,
+                     shared_input_centre=False, rescale_attended_input=False,
+                     zero_init_spatial=False, zero_init_gate=False,
                      gate_gradient_leak=0.0)  # fmt: skip
     torch.manual_seed(0)
     model = build_model(legacy).eval()
     folder = save_model(tmp_path / "m", model, class_names=list("abcd"), layout="unknown",
                         preset="none")  # fmt: skip
     description = json.loads((folder / "model.json").read_text())
-    for name in ("standardise_input", "shared_input_scale", "rescale_attended_input",
+    for name in ("standardise_input", "shared_input_scale", "shared_input_centre",
+                 "rescale_attended_input",
                  "zero_init_spatial", "zero_init_gate", "gate_gradient_leak"):  # fmt: skip
         del description["config"][name]
     description["format_version"] = 1

@@ -41,12 +41,14 @@ WEIGHTS_FILE = "model.safetensors"
 DESCRIPTION_FILE = "model.json"
 FORMAT_NAME = "stalstm-model"
 FORMAT_VERSION = 2
-# Fields that format 2 added to the model config, with the values that reproduce what a model
-# written before them computed (no input standardisation, main network reading alpha_t X_t); a
+# Fields added to the model config since format 1, with the values that reproduce what a model
+# written before them computed (no input standardisation, main network reading alpha_t X_t; a
+# format-2 file without ``shared_input_centre`` was standardised by each feature's own mean); a
 # file without them is read with these, never with today's defaults.
 FORMAT_1_CONFIG = {
     "standardise_input": False,
     "shared_input_scale": False,
+    "shared_input_centre": False,
     "rescale_attended_input": False,
     "zero_init_spatial": False,
     "zero_init_gate": False,

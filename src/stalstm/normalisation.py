@@ -49,6 +49,17 @@ class InputStatistics:
     present: np.ndarray  # (K,) present joint-frames counted per joint
     clips: int
 
+    def shared_centre(self) -> np.ndarray:
+        """One centre for every joint: the mean of all present joints' coordinates (C,),
+        repeated per joint that occurs (0 where a joint never occurs). Subtracting it moves the
+        data, not the skeleton's shape: each joint keeps its place about the body's centre."""
+        occurs = self.present > 0
+        if not occurs.any():
+            return np.zeros_like(self.mean)
+        weights = self.present[occurs] / self.present[occurs].sum()
+        centre = (self.mean[occurs] * weights[:, None]).sum(axis=0)  # (C,)
+        return np.where(occurs[:, None], centre, 0.0).astype(np.float32)
+
     def shared_deviation(self) -> np.ndarray:
         """One deviation for every feature: the RMS of the per-feature deviations of the
         features that occur (1 where a feature never occurs)."""

@@ -1,6 +1,6 @@
 """What fit does before and while training for reliability: it sets the model's input statistics
-from the training set (one shared scale), warns about raw coordinates, and warms the learning
-rate up (README, "Training reliably")."""
+from the training set (one shared centre and scale), warns about raw coordinates, and warms the
+learning rate up (README, "Training reliably")."""
 
 from __future__ import annotations
 
@@ -37,7 +37,10 @@ def test_fit_sets_the_training_statistics_and_warms_the_learning_rate_up(tmp_pat
     with pytest.warns(InputPlacementWarning, match="far from centred"):
         result = fit(tiny_config("sta"), train, tmp_path / "run", settings, callbacks=[rates])
     frames = torch.cat([item["joints"] for item in train.items]).double()  # (all frames, K, C)
-    assert_close(result.model.input_mean, frames.mean(0).float(), atol=1e-5, rtol=1e-5)
+    # one shared centre, the mean of every joint's coordinates: the 2.8 m offset goes, the
+    # skeleton's shape about its centre stays
+    centre = frames.mean((0, 1)).float()
+    assert_close(result.model.input_mean, centre.expand(4, 3), atol=1e-5, rtol=1e-5)
     # one shared scale: the RMS over features of each feature's deviation
     shared = frames.var(0, unbiased=False).mean().sqrt().float()
     assert_close(result.model.input_scale, shared.expand(4, 3), atol=1e-5, rtol=1e-5)

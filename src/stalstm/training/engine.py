@@ -224,8 +224,13 @@ def _fit_schedule(
                     if model_config.shared_input_scale
                     else statistics.deviation
                 )
+                centre = (
+                    statistics.shared_centre()
+                    if model_config.shared_input_centre
+                    else statistics.mean
+                )
                 models[stage.model].set_input_statistics(
-                    torch.from_numpy(statistics.mean), torch.from_numpy(deviation)
+                    torch.from_numpy(centre), torch.from_numpy(deviation)
                 )
         model = models[stage.model]
         if resume and (folder / DONE_FILE).is_file():

@@ -61,21 +61,14 @@ class STALSTMConfig:
     spatial_tanh: int = 100  # units of the tanh layer producing s_t  (not confirmed; ours)
     temporal_hidden: int = 100  # units of the temporal attention LSTM (not confirmed; ours)
     temporal_bias: float = 1.0  # initial b_p > 0 so that beta does not start dead at 0
-    # What makes training reliable on any coordinates (README, "Training reliably"); each one
-    # can be switched off, to measure it. None changes the paper's equations.
-    standardise_input: bool = True  # X = (joints - mean) / scale, training-set statistics
-    shared_input_scale: bool = True  # one scale for all features (else one per feature)
-    # one centre (C,) for every joint, so Y = alpha X still weights positions about the body's
-    # centre as in the paper (else each feature's own mean: a joint at its average place then
-    # passes 0 whatever alpha says; measured on MSR Action3D: near-uniform attention, STA-LSTM
-    # 1.5 and the LSTM 2.8 points below one centre; README "Training reliably", mechanism 4)
-    shared_input_centre: bool = True
-    rescale_attended_input: bool = True  # main input weights as K x W': uniform alpha passes X
-    zero_init_spatial: bool = True  # U_s = 0, b_so = 0: alpha starts uniform on every frame
-    zero_init_gate: bool = True  # w_xp = w_hp = 0: beta starts at b_p on every frame
-    zero_init_classifier: bool = False  # W_z = 0, b_z = 0 (measured: slows learning; off)
+    # X = (joints - centre) / scale by the training set's statistics: any coordinates train
+    # alike (docs: the model, "why each default")
+    standardise_input: bool = True
     gate_gradient_leak: float = 0.1  # backward slope of the ReLU gate below 0 (training only)
     boundary_heads: bool = False  # detection: per-frame start/end confidences (JCR-RNN style)
+    # Legacy: False only in model files written by stalstm 0.1 (modelfile.LEGACY_CONFIG); the
+    # main network then reads alpha_t X_t instead of K alpha_t X_t. Not a recipe key.
+    rescale_attended_input: bool = True
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -149,9 +142,9 @@ class SpatialAttention(nn.Module):
         self.input_to_tanh = nn.Linear(config.input_size, config.spatial_tanh)  # W_xs, b_si
         self.hidden_to_tanh = nn.Linear(config.spatial_hidden, config.spatial_tanh, bias=False)
         self.joint_scores = nn.Linear(config.spatial_tanh, config.num_joints)  # U_s, b_so
-        if config.zero_init_spatial:
-            nn.init.zeros_(self.joint_scores.weight)
-            nn.init.zeros_(self.joint_scores.bias)
+        # alpha starts uniform on every frame (U_s = 0, b_so = 0)
+        nn.init.zeros_(self.joint_scores.weight)
+        nn.init.zeros_(self.joint_scores.bias)
 
     def forward(self, x: Tensor, state: LSTMState | None) -> tuple[Tensor, LSTMState]:
         hidden, new_state = self.lstm(x, state)  # (B, T, Hs)
@@ -187,10 +180,10 @@ class TemporalAttention(nn.Module):
         self.lstm = nn.LSTM(config.input_size, config.temporal_hidden, batch_first=True)
         self.input_to_gate = nn.Linear(config.input_size, 1)  # w_xp, b_p
         self.hidden_to_gate = nn.Linear(config.temporal_hidden, 1, bias=False)  # w_hp
+        # beta starts at b_p on every frame (w_xp = w_hp = 0): STA-LSTM starts as the plain LSTM
         nn.init.constant_(self.input_to_gate.bias, config.temporal_bias)
-        if config.zero_init_gate:
-            nn.init.zeros_(self.input_to_gate.weight)
-            nn.init.zeros_(self.hidden_to_gate.weight)
+        nn.init.zeros_(self.input_to_gate.weight)
+        nn.init.zeros_(self.hidden_to_gate.weight)
         self.gradient_leak = config.gate_gradient_leak
 
     def forward(self, x: Tensor, state: LSTMState | None) -> tuple[Tensor, LSTMState]:
@@ -217,9 +210,6 @@ class MainNetwork(nn.Module):
             batch_first=True,
         )
         self.classifier = nn.Linear(config.main_hidden, config.num_classes)  # W_z, b_z
-        if config.zero_init_classifier:
-            nn.init.zeros_(self.classifier.weight)
-            nn.init.zeros_(self.classifier.bias)
         # Detection only (not in the paper; Li et al., ECCV 2016, JCR-RNN): how close each frame
         # is to an action's start and end, regressed from the same hidden state.
         self.boundaries = nn.Linear(config.main_hidden, 2) if config.boundary_heads else None

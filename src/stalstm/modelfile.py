@@ -41,20 +41,23 @@ WEIGHTS_FILE = "model.safetensors"
 DESCRIPTION_FILE = "model.json"
 FORMAT_NAME = "stalstm-model"
 FORMAT_VERSION = 2
-# Fields added to the model config since format 1, with the values that reproduce what a model
-# written before them computed (no input standardisation, main network reading alpha_t X_t; a
-# format-2 file without ``shared_input_centre`` was standardised by each feature's own mean); a
-# file without them is read with these, never with today's defaults.
-FORMAT_1_CONFIG = {
+# Legacy, in one place: what model files of older versions say that this version reads
+# differently. A format-1 file (stalstm 0.1) lacks the fields below and computed without them:
+# no input standardisation, the main network reading alpha_t X_t, no leaky gate gradient.
+LEGACY_CONFIG = {
     "standardise_input": False,
-    "shared_input_scale": False,
-    "shared_input_centre": False,
     "rescale_attended_input": False,
-    "zero_init_spatial": False,
-    "zero_init_gate": False,
-    "zero_init_classifier": False,
     "gate_gradient_leak": 0.0,
 }
+# Config fields of older files that only shaped training (initialisation, how fit computed the
+# input statistics, now stored in the weights): read and dropped.
+RETIRED_CONFIG_FIELDS = (
+    "shared_input_scale",
+    "shared_input_centre",
+    "zero_init_spatial",
+    "zero_init_gate",
+    "zero_init_classifier",
+)
 INPUT_BUFFERS = ("input_mean", "input_scale")  # format 2: identity when a file lacks them
 
 # A pickle starts with the PROTO opcode 0x80 (protocol 2 and later); torch.save writes a zip
@@ -278,10 +281,14 @@ def _read_description(path: Path) -> dict[str, Any]:
 
 def config_from_dict(values: Mapping[str, Any], where: str | Path) -> STALSTMConfig:
     """An ``STALSTMConfig`` from its dict, naming the offending field on bad input. A config
-    that lacks the fields format 2 added predates them: it gets ``FORMAT_1_CONFIG`` for them."""
+    that lacks the fields format 2 added predates them: it gets ``LEGACY_CONFIG`` for them;
+    fields of ``RETIRED_CONFIG_FIELDS`` are dropped."""
     if not isinstance(values, Mapping):
         raise DataError(where, "the model config must be a JSON object", field="config")
-    values = {**FORMAT_1_CONFIG, **values}
+    values = {
+        **LEGACY_CONFIG,
+        **{key: value for key, value in values.items() if key not in RETIRED_CONFIG_FIELDS},
+    }
     known = {item.name for item in fields(STALSTMConfig)}
     unknown = sorted(set(values) - known)
     if unknown:

@@ -28,11 +28,12 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import Callback, EMAWeightAveraging, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
+from stalstm.dataset import collate_clips
 from stalstm.errors import SettingError
 from stalstm.model import STALSTM, STALSTMConfig, build_model
 from stalstm.normalisation import InputPlacementWarning, dataset_statistics, placement_warnings
@@ -66,14 +67,11 @@ class TrainingSettings:
     deterministic: bool = True
     # torch threads of the training process while ``fit`` runs (restored after); 0 leaves
     # torch's setting alone. One suits these small LSTMs on a CPU: with two shared cores, two
-    # threads a process were 20 times slower (README, "Threads")
+    # threads a process were many times slower (docs: training, "Threads")
     threads: int = 1
     progress_bar: bool = True
-    ema_decay: float = 0.0  # > 0: each stage ends with an exponential moving average of its weights
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise SettingError("ema_decay", f"must be in [0, 1), got {self.ema_decay}")
         for name, least in (("batch_size", 1), ("validate_every", 1), ("num_workers", 0),
                             ("threads", 0)):  # fmt: skip
             if getattr(self, name) < least:
@@ -137,7 +135,7 @@ def _distributed_layout() -> dict[str, Any]:
 
 
 @contextmanager
-def _torch_threads(count: int) -> Iterator[None]:
+def torch_threads(count: int) -> Iterator[None]:
     """torch's intra-op threads set to ``count`` (0: left alone), and restored afterwards."""
     before = torch.get_num_threads()
     if count > 0:
@@ -148,10 +146,16 @@ def _torch_threads(count: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _default_collate() -> Callable[[list[dict]], dict]:
-    from stalstm.dataset import collate_clips
-
-    return collate_clips
+@contextmanager
+def _flushed_subnormals() -> Iterator[None]:
+    """Subnormal floats flushed to zero while training: values decaying towards zero (attention
+    far from the useful joints, optimiser state of unused weights) are many times slower on a
+    CPU, and a run whose gate had died crawled for it. torch's default is restored after."""
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
 
 
 def fit(
@@ -185,7 +189,7 @@ def fit(
         The trained full model (on the CPU) and the stage folders.
     """
     settings = settings or TrainingSettings()
-    with _torch_threads(settings.threads):
+    with torch_threads(settings.threads), _flushed_subnormals():
         return _fit_schedule(
             model_config, train_set, out, settings, validation_set, resume, collate, callbacks
         )
@@ -201,7 +205,7 @@ def _fit_schedule(
     collate: Callable[[list[dict]], dict] | None,
     callbacks: Sequence[Callback],
 ) -> FitResult:
-    collate = collate or _default_collate()
+    collate = collate or collate_clips
     out = Path(out)
     schedule = settings.schedule.for_config(model_config)
     started = time.perf_counter()
@@ -219,18 +223,11 @@ def _fit_schedule(
             L.seed_everything(settings.seed + index, workers=True, verbose=False)
             models[stage.model] = build_model(schedule.model_config(stage.model, model_config))
             if model_config.standardise_input:
-                deviation = (
-                    statistics.shared_deviation()
-                    if model_config.shared_input_scale
-                    else statistics.deviation
-                )
-                centre = (
-                    statistics.shared_centre()
-                    if model_config.shared_input_centre
-                    else statistics.mean
-                )
+                # one centre and one scale for the whole skeleton: a change of origin and unit,
+                # so alpha_t X_t still weighs joints' places about the body's centre
                 models[stage.model].set_input_statistics(
-                    torch.from_numpy(centre), torch.from_numpy(deviation)
+                    torch.from_numpy(statistics.shared_centre()),
+                    torch.from_numpy(statistics.shared_deviation()),
                 )
         model = models[stage.model]
         if resume and (folder / DONE_FILE).is_file():
@@ -301,9 +298,6 @@ def _fit_stage(
         save_last=True,
         enable_version_counter=False,
     )
-    # Lightning's EMA: validation and the stage's final weights use the average, checkpoints hold
-    # both the average and the current weights (so --resume continues both exactly)
-    averaging = [EMAWeightAveraging(decay=settings.ema_decay)] if settings.ema_decay else []
     trainer = L.Trainer(
         max_epochs=stage.epochs,
         accelerator=settings.accelerator,
@@ -321,7 +315,7 @@ def _fit_stage(
             CSVLogger(folder, name="logs", version=""),
             TensorBoardLogger(folder, name="logs", version="", default_hp_metric=False),
         ],
-        callbacks=[checkpoints, EpochSeeding(settings.seed, index), *averaging, *extra_callbacks],
+        callbacks=[checkpoints, EpochSeeding(settings.seed, index), *extra_callbacks],
     )
     world = trainer.world_size
     if settings.batch_size % world:

@@ -4,24 +4,15 @@ A protocol is a small frozen record naming one metadata field and the values of 
 go to the test (or the train) side, optionally restricted to a subset of the clips. It acts on the
 metadata table of a prepared store (one dict per clip: name, label, subject, view, setup,
 replication, fold, num_frames, ...), so the same code splits a store, the official NTU sample
-index, or a user's own table.
+index, or a user's own table. Each data set's official protocols are part of its entry in the
+data-set registry (``stalstm.datasets``); two kinds work on any data:
 
-Sources (see also ``shared/data/README.md``):
-
-- NTU RGB+D 60 (Shahroudy et al., CVPR 2016): cross-subject trains on 20 listed performers,
-  cross-view trains on cameras 2 and 3. Only the NTU60 part (setups 1-17, actions 1-60) is used
-  when the store holds NTU120.
-- NTU RGB+D 120 (Liu et al., TPAMI 2020): cross-subject trains on 53 listed performers,
-  cross-setup trains on the even setups.
-- SBU Kinect Interaction (Yun et al., 2012): 5-fold cross-validation over subject pairs; fold k is
-  the test side. The fold of a clip comes from the subject pair in its name (``fold_of_sbu_clip``).
-- MSR Action3D (Li et al., 2010): cross-subject, odd subjects train, over the 557 files of the
-  authors' list when the store records which clips are in it (column ``protocol_listed``); the
-  action subsets AS1/AS2/AS3 split cross-subject within the subset.
-- UTD-MHAD (Chen, Jafari, Kehtarnavaz, ICIP 2015): cross-subject, subjects 1, 3, 5, 7 train and
-  2, 4, 6, 8 test, as in the data set's paper.
-- ``column:<field>=<v1>,<v2>``: generic data; the clips whose ``field`` has one of the values are
-  the test side. ``column:<field>`` with ``fold=k`` tests on ``field == k``.
+- ``column:<field>=<v1>,<v2>``: the clips whose ``field`` has one of the values are the test side
+  (``column:subject=9,10``); ``column:<field>`` with ``fold=k`` tests on ``field == k``.
+- ``holdout`` (or ``holdout:<fraction>``): a stratified hold-out, the same for every run: of
+  each class's clips, ``fraction`` (default 0.2; at least one clip of a class with two or more)
+  test, drawn with the fixed seed ``HOLDOUT_SEED``. Clips of one subject may fall on both
+  sides: for a cross-subject estimate use ``column:subject=...``.
 """
 
 from __future__ import annotations
@@ -30,38 +21,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-NTU60_XSUB_TRAIN_PERFORMERS = frozenset(
-    (1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38)
-)
-NTU120_XSUB_TRAIN_PERFORMERS = (
-    NTU60_XSUB_TRAIN_PERFORMERS
-    | frozenset((45, 46, 47, 49, 50, 52, 53, 54, 55, 56, 57, 58, 59, 70, 74, 78, 80))
-    | frozenset((81, 82, 83, 84, 85, 86, 89, 91, 92, 93, 94, 95, 97, 98, 100, 103))
-)
-NTU60_SETUPS = frozenset(range(1, 18))  # S001..S017 are the NTU RGB+D 60 recordings
-NTU60_LABELS = frozenset(range(60))  # 0-based actions A001..A060
+import numpy as np
 
-# SBU Kinect Interaction: the standard 5 folds over subject pairs (the data set's README).
-SBU_FOLDS: dict[int, tuple[str, ...]] = {
-    1: ("s01s02", "s03s04", "s05s02", "s06s04"),
-    2: ("s02s03", "s02s07", "s03s05", "s05s03"),
-    3: ("s01s03", "s01s07", "s07s01", "s07s03"),
-    4: ("s02s01", "s02s06", "s03s02", "s03s06"),
-    5: ("s04s02", "s04s03", "s04s06", "s06s02", "s06s03"),
-}
-SBU_FOLD_OF_PAIR: dict[str, int] = {
-    pair: fold for fold, pairs in SBU_FOLDS.items() for pair in pairs
-}
-
-MSR_TRAIN_SUBJECTS = frozenset((1, 3, 5, 7, 9))
-# MSR Action3D action subsets (1-based action numbers, Li et al. 2010).
-MSR_ACTION_SETS: dict[str, frozenset[int]] = {
-    "as1": frozenset((2, 3, 5, 6, 10, 13, 18, 20)),
-    "as2": frozenset((1, 4, 7, 8, 9, 11, 12, 14)),
-    "as3": frozenset((6, 14, 15, 16, 17, 18, 19, 20)),
-}
-MSR_LISTED_COLUMN = "protocol_listed"  # True when a clip is in files_used_in_cvpr12_paper.txt
-UTD_MHAD_TRAIN_SUBJECTS = frozenset((1, 3, 5, 7))
+HOLDOUT_SEED = 20_170_204  # fixed: every seed and variant is tested on the same clips
+HOLDOUT_FRACTION = 0.2
 
 
 @dataclass(frozen=True)
@@ -79,6 +42,7 @@ class Protocol:
             missing from the rows is ignored when it is listed in ``optional_restrictions``.
         optional_restrictions: restriction keys applied only when the metadata has that column.
         folds: number of folds when the test side is chosen by ``fold`` (SBU: 5).
+        holdout: the test fraction of a stratified hold-out (then ``field`` is the label).
     """
 
     name: str
@@ -89,6 +53,7 @@ class Protocol:
     restrict: Mapping[str, frozenset[Any]] = field(default_factory=dict)
     optional_restrictions: frozenset[str] = frozenset()
     folds: int | None = None
+    holdout: float | None = None
 
     def test_side(self, fold: int | None) -> tuple[frozenset[Any], bool]:
         """The values that decide the split and whether they name the test side."""
@@ -108,91 +73,6 @@ class Protocol:
         return self.train_values, False
 
 
-def _msr_subset(name: str, actions: frozenset[int] | None, description: str) -> Protocol:
-    restrict: dict[str, frozenset[Any]] = {MSR_LISTED_COLUMN: frozenset((True,))}
-    if actions is not None:
-        restrict["label"] = frozenset(action - 1 for action in actions)
-    return Protocol(
-        name=name,
-        description=description,
-        field="subject",
-        train_values=MSR_TRAIN_SUBJECTS,
-        restrict=restrict,
-        optional_restrictions=frozenset((MSR_LISTED_COLUMN,)),
-    )
-
-
-PROTOCOLS: dict[str, Protocol] = {
-    protocol.name: protocol
-    for protocol in (
-        Protocol(
-            "ntu60-xsub",
-            "NTU RGB+D 60 cross-subject: 20 listed performers train",
-            "subject",
-            train_values=NTU60_XSUB_TRAIN_PERFORMERS,
-            restrict={"setup": NTU60_SETUPS, "label": NTU60_LABELS},
-            optional_restrictions=frozenset(("setup",)),
-        ),
-        Protocol(
-            "ntu60-xview",
-            "NTU RGB+D 60 cross-view: cameras 2 and 3 train, camera 1 tests",
-            "view",
-            train_values=frozenset((2, 3)),
-            restrict={"setup": NTU60_SETUPS, "label": NTU60_LABELS},
-            optional_restrictions=frozenset(("setup",)),
-        ),
-        Protocol(
-            "ntu120-xsub",
-            "NTU RGB+D 120 cross-subject: 53 listed performers train",
-            "subject",
-            train_values=NTU120_XSUB_TRAIN_PERFORMERS,
-        ),
-        Protocol(
-            "ntu120-xset",
-            "NTU RGB+D 120 cross-setup: even setups train, odd setups test",
-            "setup",
-            train_values=frozenset(range(2, 33, 2)),
-        ),
-        Protocol(
-            "sbu",
-            "SBU Kinect Interaction 5-fold cross-validation over subject pairs: fold k tests",
-            "fold",
-            folds=len(SBU_FOLDS),
-        ),
-        _msr_subset(
-            "msr-cs",
-            None,
-            "MSR Action3D cross-subject over the 557 listed files: odd subjects train",
-        ),
-        *(
-            _msr_subset(
-                f"msr-{subset}",
-                actions,
-                f"MSR Action3D {subset.upper()} (actions {sorted(actions)}), cross-subject",
-            )
-            for subset, actions in MSR_ACTION_SETS.items()
-        ),
-        Protocol(
-            "utd-mhad-cs",
-            "UTD-MHAD cross-subject: subjects 1, 3, 5, 7 train, 2, 4, 6, 8 test",
-            "subject",
-            train_values=UTD_MHAD_TRAIN_SUBJECTS,
-        ),
-    )
-}
-
-
-def fold_of_sbu_clip(name: str) -> int:
-    """The SBU fold (1..5) of a clip named like ``s01s02/01/001`` (its subject pair prefix)."""
-    pair = name.replace("\\", "/").split("/", 1)[0]
-    try:
-        return SBU_FOLD_OF_PAIR[pair]
-    except KeyError:
-        raise ValueError(
-            f"SBU clip {name!r}: subject pair {pair!r} is in no fold of the standard protocol"
-        ) from None
-
-
 def _parse_value(text: str) -> Any:
     text = text.strip()
     try:
@@ -201,10 +81,26 @@ def _parse_value(text: str) -> Any:
         return text
 
 
-def get_protocol(name: str | Protocol) -> Protocol:
-    """A protocol by registry name, or ``column:<field>[=<v1>,<v2>...]`` for generic data."""
+def get_protocol(name: str | Protocol, known: Mapping[str, Protocol] | None = None) -> Protocol:
+    """A protocol: one of ``known`` (a data set's own, from ``stalstm.datasets``) by name,
+    ``column:<field>[=<v1>,<v2>...]`` or ``holdout[:<fraction>]``."""
     if isinstance(name, Protocol):
         return name
+    known = known or {}
+    if name in known:
+        return known[name]
+    if name == "holdout" or name.startswith("holdout:"):
+        text = name.partition(":")[2] or str(HOLDOUT_FRACTION)
+        try:
+            fraction = float(text)
+        except ValueError:
+            fraction = -1.0
+        if not 0.0 < fraction < 1.0:
+            raise ValueError(f"protocol {name!r}: the hold-out fraction must be in (0, 1)")
+        return Protocol(
+            name, f"stratified hold-out: {fraction:.0%} of each class's clips test", "label",
+            holdout=fraction,
+        )  # fmt: skip
     if name.startswith("column:"):
         spec = name[len("column:") :]
         column, _, values = spec.partition("=")
@@ -223,11 +119,22 @@ def get_protocol(name: str | Protocol) -> Protocol:
             field=column,
             test_values=test_values,
         )
-    try:
-        return PROTOCOLS[name]
-    except KeyError:
-        known = ", ".join([*PROTOCOLS, "column:<field>=<values>"])
-        raise ValueError(f"unknown protocol {name!r}; known: {known}") from None
+    choices = ", ".join([*known, "holdout", "column:<field>=<values>"])
+    raise ValueError(f"unknown protocol {name!r}; known: {choices}")
+
+
+def _holdout(metadata: Sequence[Mapping[str, Any]], fraction: float) -> set[int]:
+    """Indices of the test side of a stratified hold-out (see the module docstring)."""
+    generator = np.random.default_rng(HOLDOUT_SEED)
+    test: set[int] = set()
+    labels = [row["label"] for row in metadata]
+    for label in sorted(set(labels)):
+        members = [index for index, value in enumerate(labels) if value == label]
+        if len(members) < 2:
+            continue
+        count = min(len(members) - 1, max(1, round(fraction * len(members))))
+        test.update(int(index) for index in generator.choice(members, count, replace=False))
+    return test
 
 
 def split_indices(
@@ -239,6 +146,14 @@ def split_indices(
     samples under an NTU60 protocol) are in neither list. Indices keep the table's order.
     """
     rule = get_protocol(protocol)
+    if rule.holdout is not None:
+        if fold is not None:
+            raise ValueError(f"protocol {rule.name!r} has no folds; got fold={fold}")
+        test = _holdout(metadata, rule.holdout)
+        return {
+            "train": [index for index in range(len(metadata)) if index not in test],
+            "test": sorted(test),
+        }
     values, values_are_test = rule.test_side(fold)
     columns = set(metadata[0]) if metadata else set()
     if metadata and rule.field not in columns:

@@ -303,6 +303,29 @@ class ClipStore:
         self.metadata = metadata
         self.offsets = offsets
         self._joints: np.ndarray | None = None
+        self._clips: list[Clip] | None = None  # an in-memory store's clips, extras included
+
+    @classmethod
+    def from_clips(cls, clips: Sequence[Clip], info: Mapping[str, Any], name: str) -> ClipStore:
+        """A store held in memory (data generated on the fly, such as the demo's): the same
+        reading interface, and ``store[i]`` gives back the clip itself, extras included."""
+        if not clips:
+            raise StoreError(name, "no clips")
+        persons = max([int(info.get("num_persons", 1)), *(clip.num_persons for clip in clips)])
+        joints = np.concatenate([pad_persons(clip.joints, persons) for clip in clips])
+        offsets = np.concatenate([[0], np.cumsum([clip.num_frames for clip in clips])])
+        full_info = {
+            **info,
+            "num_clips": len(clips),
+            "num_frames_total": int(offsets[-1]),
+            "num_persons": persons,
+            "num_joints": clips[0].num_joints,
+            "num_coords": clips[0].num_coords,
+        }
+        store = cls(Path(name), full_info, [clip_metadata(clip) for clip in clips], offsets)
+        store._joints = joints.astype(np.float32, copy=False)
+        store._clips = list(clips)
+        return store
 
     @staticmethod
     def is_store(path: str | Path) -> bool:
@@ -352,7 +375,8 @@ class ClipStore:
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_joints"] = None  # each process maps the file itself
+        if self._clips is None:
+            state["_joints"] = None  # each process maps the file itself
         return state
 
     def __len__(self) -> int:
@@ -366,6 +390,8 @@ class ClipStore:
         return self.joints[self.offsets[index] : self.offsets[index + 1]]
 
     def __getitem__(self, index: int) -> Clip:
+        if self._clips is not None:
+            return self._clips[index]
         row = self.metadata[index]
         return Clip(
             name=row["name"],

@@ -129,3 +129,17 @@ def segments_from_frame_labels(labels: np.ndarray) -> tuple[Segment, ...]:
                 segments.append(Segment(int(labels[start]), start, frame - 1))
             start = frame
     return tuple(segments)
+
+
+@dataclass(frozen=True)
+class RecordedSplit:
+    """What a detection protocol over recorded material trains and tests on (a data-set
+    registry entry's ``stream_protocols`` give it): trimmed clips to build training streams
+    from, recorded streams trained on as they are, the recorded test streams, the class names
+    (without the background) and a description of each side for the run's summary."""
+
+    train_clips: list[Clip]
+    train_streams: list[Stream]
+    test_streams: list[Stream]
+    class_names: list[str]
+    description: dict[str, str]

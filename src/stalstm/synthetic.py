@@ -35,12 +35,14 @@ the caller: the same seed gives the same clips, bit for bit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Literal
 
 import numpy as np
 
 from stalstm.clip import Clip
+from stalstm.errors import SettingError
 from stalstm.layouts import Layout, get_layout
 
 LAYOUT_NAME = "ntu25"
@@ -337,3 +339,58 @@ def generate_clips(
 ) -> list[Clip]:
     """``num_clips`` synthetic clips (see the module docstring), the same for the same seed."""
     return SyntheticActions(config).generate(num_clips, seed, prefix)
+
+
+TRAIN_FOLD, TEST_FOLD = 1, 2  # the ``fold`` of generated training and test clips
+DATA_OPTIONS = {
+    "train_clips": 2000,
+    "test_clips": 400,
+    # the training clips in reverse order (the robustness benchmark's batch-order perturbation)
+    "reverse_training_order": False,
+}
+
+
+def synthetic_options(options: Mapping[str, Any]) -> tuple[dict[str, Any], SyntheticConfig]:
+    """A recipe's ``data.options`` for the synthetic data set, checked: the clip counts and
+    order of ``DATA_OPTIONS`` and any ``SyntheticConfig`` field. Errors name the key."""
+    known = {spec.name for spec in fields(SyntheticConfig)}
+    values = dict(DATA_OPTIONS)
+    generator = {}
+    for key, value in options.items():
+        if key in DATA_OPTIONS:
+            if type(value) is not type(DATA_OPTIONS[key]):
+                raise SettingError(
+                    f"data.options.{key}",
+                    f"must be a {type(DATA_OPTIONS[key]).__name__}, got {value!r}",
+                )
+            values[key] = value
+        elif key in known:
+            generator[key] = value
+        else:
+            raise SettingError(
+                f"data.options.{key}",
+                "is not an option of the synthetic data; options: "
+                + ", ".join([*DATA_OPTIONS, *known]),
+            )
+    for key in ("train_clips", "test_clips"):
+        if values[key] < 1:
+            raise SettingError(f"data.options.{key}", f"must be at least 1, got {values[key]}")
+    try:
+        config = SyntheticConfig(**generator)
+    except (TypeError, ValueError) as error:
+        raise SettingError("data.options", str(error)) from error
+    return values, config
+
+
+def synthetic_data(options: Mapping[str, Any], seed: int) -> list[Clip]:
+    """The demo's data: ``train_clips`` clips drawn from ``seed`` (``fold`` 1) and then
+    ``test_clips`` clips drawn from ``seed + 1`` (``fold`` 2); the same for the same seed."""
+    values, config = synthetic_options(options)
+    generator = SyntheticActions(config)
+    train = generator.generate(values["train_clips"], seed, "train")
+    if values["reverse_training_order"]:
+        train = train[::-1]
+    test = generator.generate(values["test_clips"], seed + 1, "test")
+    return [clip.with_joints(clip.joints, fold=TRAIN_FOLD) for clip in train] + [
+        clip.with_joints(clip.joints, fold=TEST_FOLD) for clip in test
+    ]

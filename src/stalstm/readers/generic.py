@@ -13,7 +13,7 @@ Every clip listed must have a file and every file must be listed: nothing is dro
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from stalstm.errors import (
 from stalstm.layouts import Layout, get_layout
 from stalstm.readers._checks import check_float32_range
 from stalstm.readers._text import INTEGER, NATURAL, read_csv_table, read_rows
+from stalstm.readers.samples import SampleRef
 
 LABELS_FILE = "labels.csv"
 OPTIONAL_COLUMNS = ("subject", "view", "setup", "replication", "fold")
@@ -202,3 +203,27 @@ def read_generic(folder: str | Path, layout: str | Path | Layout) -> Iterator[Cl
     index = read_labels(folder)
     for row in index.rows:
         yield read_generic_clip(index.files[row.clip], layout, row.label, row.fields)
+
+
+def list_generic_samples(root: Path, layout: str | None = None) -> list[SampleRef]:
+    """Every clip of a bring-your-own folder, in ``labels.csv`` order (``layout`` required)."""
+    if layout is None:
+        raise DataError(root, "generic data needs a layout: --layout NAME or a layout .json")
+    index = read_labels(root)
+    return [
+        SampleRef("generic", row.clip, str(index.files[row.clip]), -1, str(layout), row.label,
+                  tuple(sorted(row.fields.items())))
+        for row in index.rows
+    ]  # fmt: skip
+
+
+def read_generic_sample(ref: SampleRef) -> Clip:
+    """The clip a ``SampleRef`` of ``list_generic_samples`` points at."""
+    return read_generic_clip(ref.path, ref.layout, ref.label, dict(ref.fields))
+
+
+def generic_class_names(root: Path, labels: Iterable[int]) -> list[str]:
+    """Class names of a bring-your-own folder: its labels given by name (sorted), else the
+    label numbers 0..largest."""
+    names = read_labels(root).class_names
+    return list(names) if names else [str(label) for label in range(max(labels, default=-1) + 1)]

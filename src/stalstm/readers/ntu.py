@@ -15,6 +15,7 @@ persons axis holds the distinct bodyIDs in order of first appearance, zeros wher
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -314,3 +315,26 @@ def _assemble(tokens: Tokens, walk: _Walk, path: Path) -> Clip:
         extras=extras,
         **parse_ntu_name(path.stem),
     )
+
+
+def ntu_class_names(root: Path, labels: Iterable[int]) -> list[str]:
+    """NTU class names from a ``class_names.txt`` in the data folder (its first block of lines),
+    else ``A001``, ``A002``..."""
+    listing = Path(root) / "class_names.txt"
+    if listing.is_file():
+        lines = listing.read_text().splitlines()
+        end = lines.index("") if "" in lines else len(lines)
+        return [line.strip() for line in lines[:end]]
+    return [f"A{label + 1:03d}" for label in range(max(labels, default=-1) + 1)]
+
+
+def ntu_missing_samples(root: Path, listing: Path | None = None) -> frozenset[str]:
+    """Sample names of NTU's official list of samples with missing skeletons (``listing``, or a
+    ``*samples_with_missing_skeletons*.txt`` in the data folder; its text header is ignored)."""
+    if listing is None:
+        found = sorted(Path(root).glob("*samples_with_missing_skeletons*.txt"))
+        listing = found[0] if found else None
+    if listing is None:
+        return frozenset()
+    text = Path(listing).read_text()
+    return frozenset(match.group(0) for match in NAME_PATTERN.finditer(text))

@@ -22,12 +22,15 @@ from stalstm.errors import DataError, LayoutMismatchError, NonFiniteError
 from stalstm.layouts import get_layout
 from stalstm.readers._checks import check_float32_range
 from stalstm.readers.safe_pickle import safe_load_pickle
+from stalstm.readers.samples import SampleRef
 
 __all__ = [
     "PysklAnnotations",
     "annotation_to_clip",
+    "list_pyskl_samples",
     "pyskl_annotations",
     "read_pyskl",
+    "read_pyskl_sample",
     "safe_load_pickle",
     "write_pyskl",
 ]
@@ -203,3 +206,43 @@ def write_pyskl(clips: Iterable[Clip], splits: dict[str, list[str]], path: str |
     with path.open("wb") as handle:
         pickle.dump(content, handle, protocol=4)
     return path
+
+
+def _single_pickle(root: Path) -> Path:
+    if root.is_file():
+        return root
+    if not root.is_dir():
+        raise DataError(root, "PYSKL annotation file or folder not found")
+    pickles = sorted(root.glob("*.pkl"))
+    if len(pickles) != 1:
+        raise DataError(root, f"expected one .pkl annotation file, found {len(pickles)}")
+    return pickles[0]
+
+
+def list_pyskl_samples(root: Path, layout: str | None = None) -> list[SampleRef]:
+    """One sample per annotation of a PYSKL pickle (``root``: the file, or a folder holding
+    exactly one); ``layout`` defaults to ``coco17``."""
+    pickle_path = _single_pickle(Path(root))
+    annotations = _load_annotations(str(pickle_path))
+    return [
+        SampleRef("pyskl", annotation["frame_dir"], str(pickle_path), index, layout or "coco17")
+        for index, annotation in enumerate(annotations)
+    ]
+
+
+def read_pyskl_sample(ref: SampleRef) -> Clip:
+    """The clip of annotation ``ref.index`` (each worker process loads the pickle once)."""
+    annotations = _load_annotations(ref.path)
+    if not 0 <= ref.index < len(annotations):
+        raise DataError(ref.path, f"no annotation {ref.index} (the file changed?)")
+    return annotation_to_clip(annotations[ref.index], ref.path, ref.layout or "coco17")
+
+
+_ANNOTATION_CACHE: dict[str, list[dict]] = {}
+
+
+def _load_annotations(path: str) -> list[dict]:
+    if path not in _ANNOTATION_CACHE:
+        _ANNOTATION_CACHE.clear()  # one file's annotations at a time
+        _ANNOTATION_CACHE[path] = pyskl_annotations(safe_load_pickle(path), path)
+    return _ANNOTATION_CACHE[path]

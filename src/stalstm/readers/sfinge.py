@@ -35,7 +35,7 @@ import numpy as np
 from stalstm.clip import Clip
 from stalstm.errors import DataError, EmptyFileError, MalformedTokenError, SegmentError
 from stalstm.readers._text import read_delimited
-from stalstm.stream import Segment, Stream
+from stalstm.stream import RecordedSplit, Segment, Stream
 
 SFINGE_JOINTS = 20
 SFINGE_VALUES = SFINGE_JOINTS * 7  # position (3) and quaternion (4) per joint
@@ -253,3 +253,24 @@ def read_sfinge_sequences(root: str | Path) -> list[Stream]:
             raise DataError(path, f"stream not annotated in {GROUND_TRUTH_FILE}")
         streams.append(read_sfinge_stream(path, annotation[int(path.stem)][0]))
     return streams
+
+
+def sfinge_split(root: str | Path, protocol: str) -> RecordedSplit:
+    """SFINGE3D's detection protocols: ``dictionary`` trains on the Dictionary's segmented
+    gestures (the material the data set intends for training) and tests on the 72 Sequences;
+    ``dictionary+odd-sequences`` also trains on the odd-numbered Sequences and tests on the
+    even-numbered ones."""
+    dictionary = read_sfinge_dictionary(root)
+    sequences = read_sfinge_sequences(root)
+    if protocol == "dictionary":
+        return RecordedSplit(
+            dictionary, [], sequences, list(SFINGE_CLASSES),
+            {"train": f"Dictionary ({len(dictionary)} gestures)", "test": "Sequences 1-72"},
+        )  # fmt: skip
+    odd = [stream for stream in sequences if int(stream.name) % 2 == 1]
+    even = [stream for stream in sequences if int(stream.name) % 2 == 0]
+    return RecordedSplit(
+        dictionary, odd, even, list(SFINGE_CLASSES),
+        {"train": f"Dictionary ({len(dictionary)} gestures) and the {len(odd)} odd Sequences",
+         "test": f"the {len(even)} even Sequences"},
+    )  # fmt: skip

@@ -29,7 +29,7 @@ from stalstm.errors import DataError, SegmentError
 from stalstm.layouts import Layout, get_layout
 from stalstm.readers._text import NATURAL, read_csv_table
 from stalstm.readers.generic import CLIP_SUFFIXES, read_generic_clip
-from stalstm.stream import Segment, Stream
+from stalstm.stream import RecordedSplit, Segment, Stream
 
 SEGMENTS_FILE = "segments.csv"
 SEGMENT_COLUMNS = ("stream", "label", "start", "end")
@@ -188,3 +188,22 @@ def write_stream_folder(
                 label = class_names[segment.label] if class_names else segment.label
                 writer.writerow([stream.name, label, segment.start, segment.end])
     return folder
+
+
+def train_test_streams(root: str | Path, layout: str | Path | Layout | None) -> RecordedSplit:
+    """A bring-your-own detection folder: ``train/`` and ``test/`` stream folders (each with its
+    ``segments.csv``) in the layout the user names; both must agree on the class names."""
+    root = Path(root)
+    if layout is None or layout == "":
+        raise DataError(root, "stream folders need a layout: --layout NAME or a layout .json")
+    train, test = (read_stream_folder(root / side, layout) for side in ("train", "test"))
+    if train.class_names != test.class_names and test.class_names:
+        raise DataError(root / "test", "its class names differ from those of train/")
+    labels = [segment.label for stream in train.streams for segment in stream.segments]
+    names = train.class_names or test.class_names
+    class_names = names or [f"class {label}" for label in range(1 + max(labels, default=0))]
+    return RecordedSplit(
+        [], train.streams, test.streams, class_names,
+        {"train": f"{len(train.streams)} streams of train/",
+         "test": f"{len(test.streams)} streams of test/"},
+    )  # fmt: skip

@@ -88,18 +88,6 @@ PRESETS: dict[str, PresetInfo] = {
 }
 
 
-# The preset each data set is prepared with unless told otherwise (``stalstm prepare``, recipes):
-# the data set's own where it has one, the layout-driven ``canonical`` for a user's data.
-DEFAULT_PRESETS: dict[str, str] = {
-    "ntu": "sgn",
-    "sbu": "sbu",
-    "msr": "msr",
-    "utd-mhad": "canonical",  # raw camera coordinates
-    "pyskl": "pyskl",
-    "generic": "canonical",
-}
-
-
 def build_preset(name: str, layout: Layout | str | None = None) -> Callable[[Clip], Clip]:
     """The ``Clip -> Clip`` preparation of a preset named in ``PRESETS``.
 

@@ -1,10 +1,10 @@
 """The demo: does STA-LSTM look where the action is? Measured on synthetic data where we know.
 
-``run_demo`` generates train and test clips with ``stalstm.synthetic`` (NTU layout, K = 50
-joints; each class is one limb's movement in a short key window, among distractors and decoys),
-trains STA-LSTM and the plain LSTM through the training engine (``stalstm.training.fit``, the same
-Lightning path as every recipe), evaluates both on the held-out clips, measures where the STA
-model's attention goes, draws the attention of one test clip, saves the STA model, and writes
+``run_demo`` trains STA-LSTM and the plain LSTM by the shipped ``demo`` recipe, through the one
+training pipeline every recipe runs (``stalstm.training.pipeline``; the recipe's data set
+``synthetic`` generates its clips: NTU layout, K = 50 joints; each class is one limb's movement
+in a short key window, among distractors and decoys), then measures where the STA model's
+attention goes on the held-out clips, draws the attention of one test clip, and writes
 ``summary.json``.
 
 The two attention numbers (both computed from the model's own alpha and beta on the held-out
@@ -20,102 +20,35 @@ clips, never from the generator's labels alone):
   clip's valid frames |key| / T; then averaged over test clips (a clip whose beta is zero
   everywhere counts 0). 1 means no preference.
 
-The model is small (one main LSTM layer of 64 units, attention LSTMs of 64) so that both models
-train in about a minute on two CPU cores; the schedule is two stages (main network and spatial
-attention with the temporal attention frozen at its positive start, then everything jointly),
-because trained jointly from the first step the ReLU gate beta is driven to zero by the random
-class scores of an untrained main network before they become useful. The README section "The
-demo and its synthetic data" lists what each setting is for and what was measured without it.
+The recipe (``src/stalstm/recipes/demo.yaml``) says why each of its settings is what it is.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from stalstm.clip import Clip
-from stalstm.model import STALSTM, STALSTMConfig, STALSTMOutput
-from stalstm.objective import ObjectiveConfig
-from stalstm.synthetic import CLASS_NAMES, LAYOUT_NAME, NUM_JOINTS, NUM_PERSONS, SyntheticConfig
-from stalstm.training.schedule import OptimiserSettings
+from stalstm.dataset import collate_clips
+from stalstm.model import STALSTM, STALSTMOutput
+from stalstm.modelfile import model_joint_names
+from stalstm.pictures import plot_attention
+from stalstm.synthetic import CLASS_NAMES, NUM_JOINTS, NUM_PERSONS, SyntheticActions
+from stalstm.training.pipeline import MODEL_FOLDER
+from stalstm.training.recipes import Recipe, load_recipe, with_changes
+from stalstm.training.runner import train_run
 
+DEMO_RECIPE = "demo"
 SUMMARY_FILE = "summary.json"
 PICTURE_FILE = "attention.png"
-MODEL_FOLDER = "model"
-
-
-@dataclass(frozen=True)
-class DemoSettings:
-    """Everything the demo does, with the defaults of ``stalstm demo``."""
-
-    train_clips: int = 2000
-    test_clips: int = 400
-    seed: int = 0
-    data: SyntheticConfig = field(
-        default_factory=lambda: SyntheticConfig(min_decoys=1, max_decoys=2, key_lean=0.15)
-    )
-    main_hidden: int = 64
-    main_layers: int = 1
-    attention_hidden: int = 64
-    first_stage_epochs: int = 4  # main + spatial attention, temporal frozen
-    joint_stage_epochs: int = 12  # everything
-    learning_rate: float = 3e-3  # first stage
-    joint_learning_rate: float = 3e-3  # second stage (a fresh optimiser, cosine decay)
-    batch_size: int = 32
-    objective: ObjectiveConfig = field(
-        default_factory=lambda: ObjectiveConfig(
-            spatial_weight=1e-3, temporal_weight=3e-2, temporal_exponent=1.0, l1_weight=1e-5
-        )
-    )
-    progress_bar: bool = True
-    # STALSTMConfig fields to change (an ablation: benchmarks/robustness.py --set
-    # 'model_overrides={standardise_input: false}'), and the optimiser's warm-up
-    model_overrides: dict = field(default_factory=dict)
-    warmup_steps: int = OptimiserSettings().warmup_steps
-
-    def model_config(self, variant: str) -> STALSTMConfig:
-        return STALSTMConfig(
-            **self.model_overrides,
-            num_joints=NUM_JOINTS,
-            num_classes=len(CLASS_NAMES),
-            variant=variant,  # type: ignore[arg-type]
-            main_hidden=self.main_hidden,
-            main_layers=self.main_layers,
-            spatial_hidden=self.attention_hidden,
-            spatial_tanh=self.attention_hidden,
-            temporal_hidden=self.attention_hidden,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-class InMemoryClips(Dataset):
-    """Clips held in memory as training items: ``dict(joints (T, K, C) float tensor with the
-    persons flattened person-major, label, name)`` like ``stalstm.dataset.ClipDataset``."""
-
-    def __init__(self, clips: Sequence[Clip]) -> None:
-        self.clips = list(clips)
-
-    def __len__(self) -> int:
-        return len(self.clips)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        clip = self.clips[index]
-        frames, persons, joints, coords = clip.joints.shape
-        return {
-            "joints": torch.from_numpy(clip.joints.reshape(frames, persons * joints, coords)),
-            "label": clip.label,
-            "name": clip.name,
-        }
 
 
 def spatial_attention_on_planted_joints(
@@ -156,13 +89,10 @@ class Evaluation:
 @torch.inference_mode()
 def evaluate(model: STALSTM, clips: Sequence[Clip], batch_size: int = 100) -> Evaluation:
     """Accuracy, attention and running class probabilities of ``model`` on ``clips``."""
-    from stalstm.dataset import collate_clips
-
     model.eval()
-    dataset = InMemoryClips(clips)
     predicted, alphas, betas, running = [], [], [], []
-    for start in range(0, len(dataset), batch_size):
-        items = [dataset[i] for i in range(start, min(start + batch_size, len(dataset)))]
+    for start in range(0, len(clips), batch_size):
+        items = [_item(clip) for clip in clips[start : start + batch_size]]
         batch = collate_clips(items)
         output: STALSTMOutput = model(batch["joints"], batch["mask"])
         predicted.append(output.logits.argmax(dim=1).numpy())
@@ -199,31 +129,16 @@ def attention_concentration(evaluation: Evaluation, clips: Sequence[Clip]) -> di
     }
 
 
-def _schedule(settings: DemoSettings):  # -> stalstm.training.Schedule
-    from stalstm.training import Schedule, Stage
-
-    # constant in the first stage (it only prepares the second), cosine decay in the second
-    first = OptimiserSettings(
-        learning_rate=settings.learning_rate, cosine_decay=False, warmup_steps=settings.warmup_steps
-    )
-    joint = OptimiserSettings(
-        learning_rate=settings.joint_learning_rate, warmup_steps=settings.warmup_steps
-    )
-    return Schedule(
-        (
-            Stage("main-and-spatial", ("main", "spatial"), settings.first_stage_epochs,
-                  optimiser=first),
-            Stage("joint", ("main", "spatial", "temporal"), settings.joint_stage_epochs,
-                  optimiser=joint),
-        )
-    )  # fmt: skip
+def _item(clip: Clip) -> dict[str, Any]:
+    frames, persons, joints, coords = clip.joints.shape
+    return {
+        "joints": torch.from_numpy(clip.joints.reshape(frames, persons * joints, coords)),
+        "label": clip.label,
+        "name": clip.name,
+    }
 
 
 def _draw(out: Path, clip: Clip, evaluation: Evaluation, index: int) -> Path:
-    from stalstm.modelfile import model_joint_names
-    from stalstm.pictures import plot_attention
-    from stalstm.synthetic import SyntheticActions
-
     names, _ = model_joint_names(NUM_JOINTS, SyntheticActions().layout.joint_names)
     predicted = int(evaluation.predicted[index])
     title = (
@@ -243,126 +158,92 @@ def _draw(out: Path, clip: Clip, evaluation: Evaluation, index: int) -> Path:
     )
 
 
-def run_demo(
-    out_dir: str | Path = "stalstm-demo",
-    settings: DemoSettings | None = None,
-    log: Callable[[str], None] = print,
-    started: float | None = None,
-) -> dict[str, Any]:
-    """Generate data, train STA-LSTM and the plain LSTM, evaluate, draw, save; return the summary.
+@dataclass
+class VariantRun:
+    """One variant of the demo, trained and looked at: the pipeline's summary, the model's
+    outputs on the held-out clips, and those clips (with the generator's truth in extras)."""
 
-    Writes into ``out_dir``: ``summary.json`` (the returned dict), ``attention.png`` (the STA
-    model's attention on one test clip, planted joints and key frames marked), ``model/`` (the
-    STA model, ``stalstm.modelfile`` format, loadable by ``stalstm predict``/``explain``) and
-    ``runs/{sta,lstm}/`` (the training engine's checkpoints and logs). ``started``: a
-    ``time.perf_counter()`` reading to count ``seconds`` from (the CLI passes its own start, so
-    that importing torch counts); now when None.
-    """
-    started = time.perf_counter() if started is None else started
-    settings = settings or DemoSettings()
-    # Values decaying towards zero (attention far from the planted joints, optimiser state of
-    # unused weights) become subnormal floats, on which CPU arithmetic is many times slower: a run
-    # whose beta had died crawled at 1.2 instead of 7.5 steps/s. Flushing them to zero is free.
-    torch.set_flush_denormal(True)
-    # One thread: these small LSTMs gain little from intra-op threads, and on a busy machine
-    # two spinning OpenMP threads made a training step 35 times slower (117 ms -> 4.1 s, measured).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _run(out_dir, settings, log, started)
-    finally:
-        torch.set_num_threads(threads)
-        torch.set_flush_denormal(False)  # torch's default (it has no getter to restore from)
+    summary: dict[str, Any]
+    model: STALSTM
+    evaluation: Evaluation
+    test_clips: list[Clip]
+
+    @property
+    def attention(self) -> dict[str, float]:
+        return attention_concentration(self.evaluation, self.test_clips)
+
+
+def demo_recipe(overrides: Sequence[str] = ()) -> Recipe:
+    """The shipped ``demo`` recipe with ``key=value`` overrides."""
+    return load_recipe(DEMO_RECIPE, overrides)
 
 
 def train_variant(
-    settings: DemoSettings,
-    variant: str,
-    train_clips: Sequence[Clip],
-    test_clips: Sequence[Clip],
-    out: str | Path,
-) -> tuple[STALSTM, Evaluation, list[str]]:
-    """Train one variant on ``train_clips`` through the training engine with the demo's
-    settings, into the run folder ``out``; return the model, its evaluation on ``test_clips``
-    and the engine's attention-collapse warnings. (``benchmarks/robustness.py`` calls this for
-    many seeds and perturbations.)"""
-    from stalstm.training import TrainingSettings, fit
-
-    training = TrainingSettings(
-        schedule=_schedule(settings),
-        objective=settings.objective,
-        batch_size=settings.batch_size,
-        seed=settings.seed,
-        progress_bar=settings.progress_bar,
-    )
-    fitted = fit(settings.model_config(variant), InMemoryClips(train_clips), out, training)
-    return fitted.model, evaluate(fitted.model, test_clips), fitted.warnings
+    recipe: Recipe, variant: str, out: str | Path, progress_bar: bool = True
+) -> VariantRun:
+    """Train one variant by the demo recipe through the training pipeline into the run folder
+    ``out`` and evaluate its attention on the held-out clips. (``benchmarks/robustness.py``
+    calls this for many seeds and perturbations.)"""
+    changed = with_changes(recipe, model={"variant": variant})
+    result = train_run(changed, None, out, progress_bar=progress_bar)
+    assert result.model is not None  # one process
+    test_set = result.material.validation_set  # the generated clips, extras included
+    test_clips = [test_set.store[index] for index in test_set.indices]
+    evaluation = evaluate(result.model.model, test_clips)
+    return VariantRun(result.summary, result.model.model, evaluation, test_clips)
 
 
-def demo_data(settings: DemoSettings) -> tuple[list[Clip], list[Clip]]:
-    """The demo's training and test clips (seeded by ``settings.seed``)."""
-    from stalstm.synthetic import SyntheticActions
-
-    generator = SyntheticActions(settings.data)
-    return (
-        generator.generate(settings.train_clips, settings.seed, "train"),
-        generator.generate(settings.test_clips, settings.seed + 1, "test"),
-    )
-
-
-def _run(
-    out_dir: str | Path, settings: DemoSettings, log: Callable[[str], None], started: float
+def run_demo(
+    out_dir: str | Path = "stalstm-demo",
+    overrides: Sequence[str] = (),
+    *,
+    progress_bar: bool = True,
+    log: Callable[[str], None] = print,
+    started: float | None = None,
 ) -> dict[str, Any]:
-    from stalstm.modelfile import save_model
-    from stalstm.synthetic import SyntheticActions
+    """Train STA-LSTM and the plain LSTM by the ``demo`` recipe (with ``key=value``
+    overrides), evaluate, draw; return the summary.
 
+    Writes into ``out_dir``: ``summary.json`` (the returned dict), ``attention.png`` (the STA
+    model's attention on one test clip, planted joints and key frames marked), ``model/`` (the
+    STA model, loadable by ``stalstm predict``/``explain``) and ``runs/{sta,lstm}/`` (each a
+    run folder of the pipeline). ``started``: a ``time.perf_counter()`` reading to count
+    ``seconds`` from (the CLI passes its own start, so that importing torch counts).
+    """
+    started = time.perf_counter() if started is None else started
+    recipe = demo_recipe(overrides)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    train_clips, test_clips = demo_data(settings)
+    options = recipe.data.options
     log(
-        f"synthetic data: {len(train_clips)} training and {len(test_clips)} test clips, "
-        f"{len(CLASS_NAMES)} classes, K = {NUM_JOINTS} joints of {NUM_PERSONS} persons"
+        f"synthetic data: {options.get('train_clips', 2000)} training and "
+        f"{options.get('test_clips', 400)} test clips, {len(CLASS_NAMES)} classes, "
+        f"K = {NUM_JOINTS} joints of {NUM_PERSONS} persons"
     )
-    results: dict[str, Evaluation] = {}
-    models: dict[str, STALSTM] = {}
-    warnings: list[str] = []
+    runs: dict[str, VariantRun] = {}
     for variant in ("sta", "lstm"):
         log(f"training {variant.upper()}-LSTM" if variant == "sta" else "training plain LSTM")
-        models[variant], results[variant], found = train_variant(
-            settings, variant, train_clips, test_clips, out / "runs" / variant
-        )
-        warnings += [f"{variant}: {text}" for text in found]
-        log(f"{variant}: test accuracy {results[variant].accuracy:.1%}")
-
-    sta = results["sta"]
-    concentration = attention_concentration(sta, test_clips)
-    picture = _draw(out, test_clips[0], sta, 0)
+        runs[variant] = train_variant(recipe, variant, out / "runs" / variant, progress_bar)
+        log(f"{variant}: test accuracy {runs[variant].evaluation.accuracy:.1%}")
+    sta = runs["sta"]
+    picture = _draw(out, sta.test_clips[0], sta.evaluation, 0)
+    if (out / MODEL_FOLDER).exists():
+        shutil.rmtree(out / MODEL_FOLDER)
+    shutil.copytree(out / "runs" / "sta" / MODEL_FOLDER, out / MODEL_FOLDER)
     summary: dict[str, Any] = {
-        "sta_accuracy": sta.accuracy,
-        "lstm_accuracy": results["lstm"].accuracy,
-        **concentration,
-        "seconds": 0.0,
-        "test_clips": len(test_clips),
-        "train_clips": len(train_clips),
+        "sta_accuracy": sta.evaluation.accuracy,
+        "lstm_accuracy": runs["lstm"].evaluation.accuracy,
+        **sta.attention,
+        "seconds": round(time.perf_counter() - started, 1),
+        "test_clips": len(sta.test_clips),
+        "train_clips": sta.summary["train_clips"],
         "class_names": list(CLASS_NAMES),
-        "layout": LAYOUT_NAME,
+        "layout": "ntu25",
         "picture": str(picture),
         "model": str(out / MODEL_FOLDER),
-        "warnings": warnings,
-        "settings": settings.to_dict(),
-    }
-    save_model(
-        out / MODEL_FOLDER,
-        models["sta"],
-        class_names=CLASS_NAMES,
-        layout=SyntheticActions().layout,
-        preset="none",
-        metadata={
-            "dataset": "stalstm.synthetic",
-            "test_accuracy": sta.accuracy,
-            **concentration,
-        },
-    )
-    summary["seconds"] = round(time.perf_counter() - started, 1)
+        "warnings": [f"{name}: {text}" for name, run in runs.items()
+                     for text in run.summary["warnings"]],
+        "recipe": recipe.to_dict(),
+    }  # fmt: skip
     (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
     return summary

@@ -9,9 +9,11 @@ from typing import Annotated
 
 import typer
 
-from stalstm.transforms.presets import DEFAULT_PRESETS, PRESETS
+from stalstm.datasets import DATASETS
+from stalstm.transforms.presets import PRESETS
 
-DATASET_HELP = "Data set kind: ntu, sbu, msr, utd-mhad, pyskl or generic."
+PREPARED = [name for name, entry in DATASETS.items() if entry.list_samples is not None]
+DATASET_HELP = f"Data set: {', '.join(PREPARED)}."
 
 
 def register(app: typer.Typer) -> None:
@@ -29,7 +31,7 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--preset",
                 help=f"Preparation preset ({', '.join(PRESETS)}); default per data set: "
-                + ", ".join(f"{data} {name}" for data, name in DEFAULT_PRESETS.items())
+                + ", ".join(f"{data} {DATASETS[data].default_preset}" for data in PREPARED)
                 + ".",
             ),
         ] = None,

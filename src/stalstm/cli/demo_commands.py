@@ -26,11 +26,9 @@ def register(app: typer.Typer) -> None:
         started = time.perf_counter()  # before torch is imported: its import counts
         import json
 
-        from stalstm.demo import DemoSettings, run_demo
+        from stalstm.demo import run_demo
 
-        summary = run_demo(
-            out, DemoSettings(progress_bar=not quiet), log=typer.echo, started=started
-        )
+        summary = run_demo(out, progress_bar=not quiet, log=typer.echo, started=started)
         shown = {key: summary[key] for key in (
             "sta_accuracy", "lstm_accuracy", "spatial_attention_on_planted_joints",
             "temporal_attention_on_key_frames", "seconds",

@@ -24,7 +24,7 @@ def _fail(error: Exception) -> None:
 
 def _known_errors() -> tuple[type[Exception], ...]:
     from stalstm.errors import StalstmError
-    from stalstm.training.runner import RunExistsError
+    from stalstm.training.pipeline import RunExistsError
 
     return (StalstmError, RunExistsError, FileNotFoundError, ValueError)
 
@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train one model by a recipe; writes checkpoints, logs, the model, its evaluation and
         summary.json into --out. Under torchrun, trains with DDP over all its processes."""
-        from stalstm.training.runner import train as train_run
+        from stalstm.tasks import train as train_run
 
         try:
             train_run(recipe, data, out, fold, overrides or (), resume=resume,

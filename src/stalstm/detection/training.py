@@ -1,24 +1,22 @@
-"""Training and evaluating a detector: ``stalstm train`` with a detection recipe.
+"""Training and evaluating a detector: ``stalstm train`` with a detection recipe
+(``stalstm.detection.recipe.DetectionRecipe``).
 
 The detector is the recipe's STA-LSTM with one more class, the background, trained frame-wise
-(``ObjectiveConfig.frame_window``) by the same engine as every recipe (``stalstm.training.fit``:
-the same stages, checkpoints, resume and logs), on streams instead of clips. Where the material
-comes from, by ``data.dataset``:
+(``ObjectiveConfig.frame_window``) by the one training pipeline every task runs
+(``stalstm.training.pipeline``: the same stages, checkpoints, resume, logs, model file and
+summary), on streams instead of clips. Where the material comes from is the data set's
+registry entry (``stalstm.datasets``):
 
-- ``sfinge3d`` (``data.protocol: dictionary``): training streams are built every epoch from the
-  Dictionary's 468 segmented gestures (the material the data set intends for training); the
-  test streams are the 72 recorded Sequences. ``dictionary+odd-sequences`` also trains on the
-  odd-numbered Sequences (a share of them held out with the Dictionary's, so that recorded
-  background takes part in choosing the post-processing) and tests on the even-numbered ones.
-- ``streams``: a folder with ``train/`` and ``test/`` stream folders in the bring-your-own
-  format (``stalstm.readers.stream_folder``; ``detection.layout`` names the layout).
-- any clip data set of ``stalstm.readers`` (``msr``, ``sbu``, ...): training streams built from
+- a protocol of the entry's ``stream_protocols`` (SFINGE3D's ``dictionary`` and
+  ``dictionary+odd-sequences``; ``train-test`` of a user's ``streams`` folder): trimmed clips to
+  build training streams from, recorded training streams, and the recorded test streams;
+- a clip protocol of any clip data set (``msr-cs`` of ``msr``...): training streams built from
   the protocol's training clips, test streams built once (seeded) from its test clips.
 
 Part of the training material is held out (``detection.held_out_fraction``: clips of every
-class, or whole streams) and never trained on: the post-processing thresholds are chosen on it,
-and it is where choices such as the window W are compared; the test streams are used once, for
-the reported numbers. A run folder holds what ``stalstm train`` writes, plus
+class, and whole recorded training streams) and never trained on: the post-processing thresholds
+are chosen on it, and it is where choices such as the window W are compared; the test streams
+are used once, for the reported numbers. A run folder holds what the pipeline writes, with
 ``evaluation-test/`` (``metrics.json``, ``segments.json``, timeline pictures) and
 ``evaluation-held-out/metrics.json``.
 """
@@ -27,26 +25,41 @@ from __future__ import annotations
 
 import itertools
 import json
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from torch.utils.data import Dataset
 
 from stalstm.clip import Clip
+from stalstm.datasets import get_dataset
 from stalstm.detection.building import StreamBuildSettings, build_streams
-from stalstm.detection.detector import DetectionSettings, StreamDetection, detect_streams
+from stalstm.detection.data import BuiltStreamDataset, StreamDataset, collate_streams
+from stalstm.detection.detector import (
+    DetectionSettings,
+    StreamDetection,
+    detect_streams,
+    detection_settings,
+)
 from stalstm.detection.metrics import StreamOutcome, detection_metrics, sfinge_matches
+from stalstm.detection.pictures import plot_timeline, segments_document
+from stalstm.detection.recipe import DetectionRecipe, DetectionSection
 from stalstm.detection.segmenting import PostProcessing, track
 from stalstm.errors import DataError
-from stalstm.stream import Stream
+from stalstm.model import STALSTM
+from stalstm.modelfile import LoadedModel
+from stalstm.protocols import split_indices
+from stalstm.stream import RecordedSplit, Stream
+from stalstm.training.data import open_data
+from stalstm.training.pipeline import Material, RunResult, run
+from stalstm.training.recipes import load_recipe, with_changes, with_overrides
+from stalstm.transforms import build_augmentation, build_preset
 
 BACKGROUND_NAME = "background"
 HELD_OUT_SEED = 1_000_003  # the held-out split and its streams do not change with the seed
 TEST_STREAM_SEED = 2_000_003
-SFINGE_PROTOCOLS = ("dictionary", "dictionary+odd-sequences")
 DEFAULT_SEARCH = {
     "start_threshold": [0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
     "start_frames": [2, 4, 6, 8, 10, 12, 16, 20, 24],
@@ -54,69 +67,28 @@ DEFAULT_SEARCH = {
     "end_frames": [2, 4, 8],
 }
 BOUNDARY_SEARCH = [0.0, 0.3, 0.5, 0.7]  # start_confidence, for a model with boundary heads
-
-
-def check_detection_recipe(recipe: Any, augmentation: Any, where: str) -> None:
-    """Recipe checks of a detection recipe (``RecipeError`` naming the key)."""
-    from stalstm.training.recipes import RecipeError
-    from stalstm.transforms.presets import PRESETS
-
-    section = recipe.detection
-    checks = [
-        ("detection.window", section.window >= 1, "at least 1"),
-        ("detection.streams_per_epoch", section.streams_per_epoch >= 1, "at least 1"),
-        ("detection.held_out_fraction", 0 < section.held_out_fraction < 1, "in (0, 1)"),
-        ("detection.held_out_streams", section.held_out_streams >= 1, "at least 1"),
-        ("detection.test_streams", section.test_streams >= 1, "at least 1"),
-        (
-            "data.preset",
-            recipe.data.preset in PRESETS and PRESETS[recipe.data.preset].causal,
-            "a preset that can run online (a detector prepares frames as they arrive)",
-        ),
-        (
-            "objective.frame_window",
-            recipe.objective.frame_window in (0, section.window),
-            "left out: detection.window sets it",
-        ),
-        (
-            "augmentation",
-            augmentation.crop_min_ratio is None and augmentation.num_frames is None,
-            "without crop_min_ratio and num_frames (a stream's frames carry its labels)",
-        ),
-    ]
-    if recipe.data.dataset == "sfinge3d":
-        checks.append(
-            ("data.protocol", recipe.data.protocol in SFINGE_PROTOCOLS, str(SFINGE_PROTOCOLS))
-        )
-    for key, ok, expected in checks:
-        if not ok:
-            raise RecipeError(where, f"{key} must be {expected}", field=key)
-    try:
-        StreamBuildSettings.from_dict(section.build)
-        PostProcessing(**section.post_processing)
-        for name, values in section.search.items():
-            if not isinstance(values, list) or not values:
-                raise ValueError(f"search.{name} must be a non-empty list")
-            for value in values:
-                PostProcessing(**{**section.post_processing, name: value})
-    except (TypeError, ValueError) as error:
-        raise RecipeError(where, f"detection: {error}", field="detection") from error
+SUMMARY_KEYS = (
+    "detection_rate",
+    "false_positives_per_stream",
+    "jaccard",
+    "frame_f1",
+    "map_iou_0.5",
+    "median_delay_frames",
+)
 
 
 @dataclass
-class DetectionMaterial:
-    """The streams and clips a detection run trains, chooses and tests on."""
+class DetectionMaterial(Material):
+    """A detection run's material: the pipeline's, plus the held-out and test streams."""
 
-    class_names: list[str]  # without the background
-    layout: str
-    num_persons: int
-    num_joints: int  # per person
-    num_coords: int
-    training_clips: list[Clip]  # streams are built from these every epoch
-    training_streams: list[Stream]  # recorded streams trained on as they are
-    held_out: list[Stream]
-    test: list[Stream]
-    split: dict[str, Any]  # what went where, for the summary
+    held_out: list[Stream] = field(default_factory=list)  # prepared with the model's preset
+    test: list[Stream] = field(default_factory=list)  # raw: the saved detector prepares them
+    background: int = 0
+    section: DetectionSection = field(default_factory=DetectionSection)
+
+    @property
+    def window(self) -> int:
+        return self.section.window
 
 
 def _held_out_clips(clips: Sequence[Clip], fraction: float) -> tuple[list[Clip], list[Clip]]:
@@ -133,6 +105,10 @@ def _held_out_clips(clips: Sequence[Clip], fraction: float) -> tuple[list[Clip],
 
 
 def _held_out_streams(streams: Sequence[Stream], fraction: float) -> tuple[list, list]:
+    """(training, held out): ``fraction`` of the recorded streams (at least one) held out, by a
+    fixed seed."""
+    if not streams:
+        return [], []
     generator = np.random.default_rng(HELD_OUT_SEED)
     count = max(1, round(fraction * len(streams)))
     held = set(int(i) for i in generator.choice(len(streams), size=count, replace=False))
@@ -140,125 +116,188 @@ def _held_out_streams(streams: Sequence[Stream], fraction: float) -> tuple[list,
     return training, [stream for i, stream in enumerate(streams) if i in held]
 
 
-def load_material(recipe: Any, data: str | Path) -> DetectionMaterial:
-    """Read the recipe's data and split it (see the module docstring)."""
+def split_material(recipe: DetectionRecipe, data: str | Path | None) -> RecordedSplit:
+    """The recipe's material before holding out (see the module docstring)."""
+    entry = get_dataset(recipe.data.dataset)
+    protocol = recipe.data.protocol
+    if protocol in entry.stream_protocols:
+        if data is None:
+            raise DataError(entry.name, "give the data folder (--data)")
+        return entry.stream_protocols[protocol](Path(data), recipe.data.layout or entry.layout)
+    return _clip_split(recipe, data)
+
+
+def _clip_split(recipe: DetectionRecipe, data: str | Path | None) -> RecordedSplit:
+    """Clips of a clip data set, read raw (prepared with preset ``none``) so that whole built
+    streams are prepared as a recorded stream would be; test streams built once from the test
+    clips."""
     section = recipe.detection
-    build = StreamBuildSettings.from_dict(section.build)
-    data = Path(data)
-    dataset = recipe.data.dataset
-    training_streams: list[Stream] = []
-    if dataset == "sfinge3d":
-        from stalstm.readers.sfinge import (
-            SFINGE_CLASSES,
-            read_sfinge_dictionary,
-            read_sfinge_sequences,
-        )
-
-        dictionary = read_sfinge_dictionary(data)
-        sequences = read_sfinge_sequences(data)
-        training, held = _held_out_clips(dictionary, section.held_out_fraction)
-        test = sequences
-        split = {"train": f"Dictionary ({len(training)} gestures)", "test": "Sequences 1-72"}
-        held_streams: list[Stream] = []
-        if recipe.data.protocol == "dictionary+odd-sequences":
-            odd = [s for s in sequences if int(s.name) % 2 == 1]
-            training_streams, held_streams = _held_out_streams(odd, section.held_out_fraction)
-            test = [s for s in sequences if int(s.name) % 2 == 0]
-            split = {
-                "train": f"Dictionary ({len(training)} gestures) and {len(training_streams)} "
-                "odd Sequences",
-                "test": "the 36 even Sequences",
-            }
-        split["held_out"] = f"{len(held)} Dictionary gestures ({section.held_out_fraction:.0%})"
-        if held_streams:
-            names = ", ".join(stream.name for stream in held_streams)
-            split["held_out"] += f" and Sequences {names}"
-        class_names, layout, shape = list(SFINGE_CLASSES), "hand20", dictionary[0].joints.shape
-    elif dataset == "streams":
-        from stalstm.readers.stream_folder import read_stream_folder
-
-        if not section.layout:
-            raise DataError(data, "streams data needs detection.layout", field="detection.layout")
-        train_folder = read_stream_folder(data / "train", section.layout)
-        test_folder = read_stream_folder(data / "test", section.layout)
-        names = train_folder.class_names or test_folder.class_names
-        if train_folder.class_names != test_folder.class_names and test_folder.class_names:
-            raise DataError(data / "test", "its class names differ from train/'s")
-        count = 1 + max(
-            (s.label for stream in train_folder.streams for s in stream.segments), default=0
-        )
-        class_names = names or [f"class {k}" for k in range(count)]
-        training_streams, held_streams = _held_out_streams(
-            train_folder.streams, section.held_out_fraction
-        )
-        training, test = [], test_folder.streams
-        held = []
-        layout, shape = section.layout, train_folder.streams[0].joints.shape
-        split = {
-            "train": f"{len(training_streams)} streams of train/",
-            "held_out": f"{len(held_streams)} streams of train/",
-            "test": f"{len(test)} streams of test/",
-        }
-    else:
-        training, held, test, class_names, layout, shape, split = _clip_material(recipe, data)
-    if dataset == "streams":
-        held_out = held_streams
-    else:
-        held_out = build_streams(held, section.held_out_streams, HELD_OUT_SEED, build, "held-out")
-        if dataset == "sfinge3d":
-            held_out += held_streams  # recorded streams held out (dictionary+odd-sequences)
-    return DetectionMaterial(
-        class_names=class_names,
-        layout=str(layout),
-        num_persons=int(shape[1]),
-        num_joints=int(shape[2]),
-        num_coords=int(shape[3]),
-        training_clips=list(training),
-        training_streams=training_streams,
-        held_out=held_out,
-        test=list(test),
-        split=split,
-    )
-
-
-def _clip_material(recipe: Any, data: Path) -> tuple:
-    """Clips of a classification data set, read raw (a store prepared with preset ``none``) so
-    that whole built streams are prepared as a recorded stream would be."""
-    from stalstm.prepare import prepare_dataset
-    from stalstm.protocols import split_indices
-    from stalstm.store import ClipStore
-    from stalstm.training.data import open_data, prepared_cache_folder
-    from stalstm.training.recipes import with_changes
-
-    section = recipe.detection
-    raw_recipe = with_changes(recipe, data={"preset": "none"})
-    if recipe.data.dataset == "generic" and not ClipStore.is_store(data):
-        # a raw bring-your-own clip folder: prepared once with its layout, as it is read
-        if not section.layout:
-            raise DataError(data, "generic clips need detection.layout", field="detection.layout")
-        folder = prepared_cache_folder(data, f"generic-{Path(section.layout).stem}", "none")
-        if not ClipStore.is_store(folder):
-            prepare_dataset("generic", data, folder, preset="none", layout=section.layout)
-        store = ClipStore.open(folder)
-    else:
-        store = open_data(data, raw_recipe)
-    split = split_indices(store.metadata, recipe.data.protocol, None)
+    store = open_data(data, with_changes(recipe, data={"preset": "none"}))
+    protocol = get_dataset(recipe.data.dataset).protocol(recipe.data.protocol)
+    split = split_indices(store.metadata, protocol, None)
     clips = [store[index] for index in split["train"]]
     test_clips = [store[index] for index in split["test"]]
     if not clips or not test_clips:
-        raise DataError(data, f"protocol {recipe.data.protocol} leaves a split empty")
-    training, held = _held_out_clips(clips, section.held_out_fraction)
+        raise DataError(data or store.directory,
+                        f"protocol {recipe.data.protocol} leaves a split empty")  # fmt: skip
     build = StreamBuildSettings.from_dict(section.build)
     test = build_streams(test_clips, section.test_streams, TEST_STREAM_SEED, build, "test")
-    description = {
-        "train": f"streams built from {len(training)} training clips ({recipe.data.protocol})",
-        "held_out": f"{section.held_out_streams} streams of {len(held)} held-out training clips",
-        "test": f"{len(test)} streams built from the {len(test_clips)} test clips",
-    }
-    labels = [int(row["label"]) for row in store.metadata]
-    names = store.class_names or [f"class {k}" for k in range(1 + max(labels))]
-    layout = store.info.get("layout")
-    return training, held, test, names, layout, clips[0].joints.shape, description
+    return RecordedSplit(
+        clips, [], test, store.class_names,
+        {"train": f"streams built from {len(clips)} training clips ({recipe.data.protocol})",
+         "test": f"{len(test)} streams built from the {len(test_clips)} test clips"},
+    )  # fmt: skip
+
+
+class DetectionTask:
+    """Frame-wise training of a detector on built and recorded streams; the post-processing
+    chosen on held-out streams; evaluated by the detection metrics on the test streams."""
+
+    name = "detection"
+
+    def material(
+        self, recipe: DetectionRecipe, data: str | Path | None, fold: int | None
+    ) -> DetectionMaterial:
+        if fold is not None:
+            raise ValueError("a detection recipe has no folds")
+        section = recipe.detection
+        recorded = split_material(recipe, data)
+        clips, held_clips = _held_out_clips(recorded.train_clips, section.held_out_fraction)
+        streams, held_streams = _held_out_streams(recorded.train_streams, section.held_out_fraction)
+        build = StreamBuildSettings.from_dict(section.build)
+        held_out = list(held_streams)
+        if held_clips:
+            built = build_streams(held_clips, section.held_out_streams, HELD_OUT_SEED, build,
+                                  "held-out")  # fmt: skip
+            held_out = built + held_out
+        example = (recorded.train_clips or recorded.train_streams)[0]
+        background = len(recorded.class_names)
+        persons = example.num_persons
+        config = recipe.model_config(
+            num_joints=persons * example.num_joints, num_classes=background + 1,
+            num_coords=example.num_coords,
+        )  # fmt: skip
+        layout = recipe.data.layout or get_dataset(recipe.data.dataset).layout or example.layout
+        preparation = build_preset(recipe.data.preset, _layout_object(layout))
+        augment = build_augmentation(recipe.augmentation) if recipe.augmentation else None
+        seed = recipe.training.seed
+        parts: list[Dataset] = []
+        if clips:
+            parts.append(BuiltStreamDataset(clips, section.streams_per_epoch, background, persons,
+                                            build, preparation, augment, seed))  # fmt: skip
+        if streams:
+            parts.append(StreamDataset(streams, background, persons, preparation, augment, seed))
+        if not parts:
+            raise DataError(data or recipe.data.dataset, "no training material")
+        train_set = parts[0] if len(parts) == 1 else _Mixed(*parts)
+        held_set = StreamDataset(held_out, background, persons, preparation)
+        description = dict(recorded.description)
+        description["held_out"] = (
+            f"{len(held_clips)} clips ({section.held_out_fraction:.0%}) built into "
+            f"{len(held_out) - len(held_streams)} streams"
+            if held_clips
+            else "no clips"
+        ) + (f", and streams {', '.join(s.name for s in held_streams)}" if held_streams else "")
+        return DetectionMaterial(
+            config, train_set, held_set, [*recorded.class_names, BACKGROUND_NAME], layout,
+            recipe.data.preset, collate=collate_streams,
+            run={"data": None if data is None else str(Path(data).resolve()), "fold": None},
+            description={"window": section.window, "split": description},
+            held_out=list(held_set.streams), test=recorded.test_streams,
+            background=background, section=section,
+        )  # fmt: skip
+
+    def finish(self, model: STALSTM, material: DetectionMaterial, out: Path) -> tuple[dict, dict]:
+        """The post-processing, chosen on the held-out streams (written to
+        ``evaluation-held-out/metrics.json``)."""
+        chosen, counts, held_metrics = choose_on_held_out(model, material)
+        folder = out / "evaluation-held-out"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "metrics.json").write_text(json.dumps(held_metrics, indent=2) + "\n")
+        detection = DetectionSettings(material.background, material.window, chosen)
+        metadata = {"detection": detection.to_dict(), "split": material.description["split"]}
+        facts = {"held_out": held_metrics, "held_out_search": counts,
+                 "post_processing": chosen.to_dict()}  # fmt: skip
+        return metadata, facts
+
+    def evaluate(
+        self, model: LoadedModel, material: DetectionMaterial, out: Path
+    ) -> dict[str, Any]:
+        metrics = evaluate_detector(model, material.test, out / "evaluation-test",
+                                    material.section.pictures)  # fmt: skip
+        return {**{key: metrics[key] for key in SUMMARY_KEYS}, "test": metrics}
+
+    def table(self, summary: dict[str, Any]) -> str:
+        return summary_table(summary)
+
+
+def _layout_object(layout: Any) -> Any:
+    from stalstm.layouts import get_layout
+
+    return get_layout(layout) if isinstance(layout, str) and layout else None
+
+
+def choose_on_held_out(
+    model: STALSTM, material: DetectionMaterial
+) -> tuple[PostProcessing, dict[str, Any], dict[str, Any]]:
+    """The tracker settings chosen on the held-out streams, the search's counts, and the
+    held-out metrics with them."""
+    background, section = material.background, material.section
+    searching = DetectionSettings(
+        background, material.window, PostProcessing(**section.post_processing)
+    )
+    streams = material.held_out
+    results = detect_streams(model, streams, searching, prepared=True)
+    probabilities = [result.probabilities for result in results]
+    boundaries = [result.boundaries for result in results]
+    chosen, counts = choose_post_processing(
+        streams, probabilities, background, section.post_processing,
+        section.search or DEFAULT_SEARCH, boundaries,
+    )  # fmt: skip
+    if model.config.boundary_heads and "start_confidence" not in (section.search or {}):
+        # the start gate is searched second, the other settings fixed (a joint grid would
+        # take minutes of the tracker)
+        chosen, counts = choose_post_processing(
+            streams, probabilities, background, chosen.to_dict(),
+            {"start_confidence": BOUNDARY_SEARCH}, boundaries,
+        )  # fmt: skip
+    tracked = [
+        replace(r, detections=track(r.probabilities, chosen, background, r.boundaries))
+        for r in results
+    ]
+    return chosen, counts, detection_metrics(outcomes_of(streams, tracked), background)
+
+
+def train_detector(
+    recipe: str | Path | DetectionRecipe,
+    data: str | Path | None,
+    out: str | Path,
+    overrides: Sequence[str] = (),
+    *,
+    resume: bool = False,
+    progress_bar: bool = True,
+) -> dict[str, Any]:
+    """Train, choose the post-processing, save and test a detector by a detection recipe (a
+    name, a YAML file or a ``DetectionRecipe``); returns the summary (also ``summary.json``)."""
+    return train_detector_run(recipe, data, out, overrides, resume=resume,
+                              progress_bar=progress_bar).summary  # fmt: skip
+
+
+def train_detector_run(
+    recipe: str | Path | DetectionRecipe,
+    data: str | Path | None,
+    out: str | Path,
+    overrides: Sequence[str] = (),
+    *,
+    resume: bool = False,
+    progress_bar: bool = True,
+) -> RunResult:
+    """``train_detector``, returning the saved model and the material too."""
+    if isinstance(recipe, DetectionRecipe):
+        recipe = with_overrides(recipe, overrides)
+    else:
+        recipe = load_recipe(recipe, overrides, kind=DetectionRecipe)
+    return run(DetectionTask(), recipe, data, out, resume=resume, progress_bar=progress_bar)
 
 
 def outcomes_of(streams: Sequence[Stream], results: Sequence[StreamDetection]) -> list:
@@ -306,156 +345,11 @@ def choose_post_processing(
     return best[1], best[2]
 
 
-def train_detector(
-    recipe: Any,
-    data: str | Path,
-    out: str | Path,
-    *,
-    resume: bool = False,
-    progress_bar: bool = True,
-) -> dict[str, Any]:
-    """Train, choose the post-processing, save and test a detector; returns the summary (also
-    written as ``summary.json``). See ``stalstm.training.runner.train``."""
-    import torch
-
-    from stalstm.detection.data import BuiltStreamDataset, StreamDataset, collate_streams
-    from stalstm.modelfile import load_model, save_model
-    from stalstm.training.engine import fit
-    from stalstm.training.runner import RUN_FILE, RunExistsError, save_recipe
-    from stalstm.transforms import build_augmentation, build_preset
-
-    started = time.perf_counter()
-    if recipe.training.threads > 0:
-        torch.set_num_threads(recipe.training.threads)
-    out = Path(out)
-    if (out / RUN_FILE).is_file() and not resume:
-        raise RunExistsError(f"{out} already holds a run; resume it or choose another folder")
-    section = recipe.detection
-    material = load_material(recipe, data)
-    background = len(material.class_names)
-    config = recipe.model_config(
-        num_joints=material.num_persons * material.num_joints,
-        num_classes=background + 1,
-        num_coords=material.num_coords,
-    )
-    preparation = build_preset(recipe.data.preset)
-    augment = build_augmentation(recipe.augmentation) if recipe.augmentation else None
-    seed = recipe.training.seed
-    persons = material.num_persons
-    if material.training_clips:
-        train_set: Any = BuiltStreamDataset(
-            material.training_clips, section.streams_per_epoch, background, persons,
-            StreamBuildSettings.from_dict(section.build), preparation, augment, seed,
-        )  # fmt: skip
-        if material.training_streams:
-            train_set = _Mixed(
-                train_set,
-                StreamDataset(
-                    material.training_streams, background, persons, preparation, augment, seed
-                ),
-            )
-    else:
-        train_set = StreamDataset(
-            material.training_streams, background, persons, preparation, augment, seed
-        )
-    held_set = StreamDataset(material.held_out, background, persons, preparation)
-    objective = replace(recipe.objective, frame_window=section.window)
-    settings = replace(recipe.training, objective=objective, progress_bar=progress_bar)
-    out.mkdir(parents=True, exist_ok=True)
-    save_recipe(recipe, out / "recipe.yaml")
-    run = {"data": str(Path(data).resolve()), "store": None, "fold": None, "task": "detection"}
-    (out / RUN_FILE).write_text(json.dumps(run, indent=2) + "\n")
-    result = fit(
-        config, train_set, out, settings, validation_set=held_set, resume=resume,
-        collate=collate_streams,
-    )  # fmt: skip
-
-    # the post-processing, chosen on the held-out streams
-    searching = DetectionSettings(
-        background, section.window, PostProcessing(**section.post_processing)
-    )
-    held_results = detect_streams(result.model, list(held_set.streams), searching, prepared=True)
-    held_probabilities = [r.probabilities for r in held_results]
-    held_boundaries = [r.boundaries for r in held_results]
-    chosen, counts = choose_post_processing(
-        held_set.streams, held_probabilities, background, section.post_processing,
-        section.search or DEFAULT_SEARCH, held_boundaries,
-    )  # fmt: skip
-    if config.boundary_heads and "start_confidence" not in (section.search or {}):
-        # the start gate is searched second, the other settings fixed (a joint grid would
-        # take minutes of the tracker)
-        chosen, counts = choose_post_processing(
-            held_set.streams, held_probabilities, background, chosen.to_dict(),
-            {"start_confidence": BOUNDARY_SEARCH}, held_boundaries,
-        )  # fmt: skip
-    detection = DetectionSettings(background, section.window, chosen)
-    held_metrics = detection_metrics(
-        outcomes_of(
-            held_set.streams,
-            [
-                replace(r, detections=track(r.probabilities, chosen, background, r.boundaries))
-                for r in held_results
-            ],
-        ),
-        background,
-    )
-    metadata = {
-        "recipe": recipe.name, "dataset": recipe.data.dataset, "protocol": recipe.data.protocol,
-        "detection": detection.to_dict(), "split": material.split,
-    }  # fmt: skip
-    save_model(
-        out / "model", result.model, class_names=[*material.class_names, BACKGROUND_NAME],
-        layout=material.layout, preset=recipe.data.preset, metadata=metadata,
-    )  # fmt: skip
-    held_folder = out / "evaluation-held-out"
-    held_folder.mkdir(parents=True, exist_ok=True)
-    (held_folder / "metrics.json").write_text(json.dumps(held_metrics, indent=2) + "\n")
-
-    loaded = load_model(out / "model")
-    test_metrics = evaluate_detector(
-        loaded, material.test, out / "evaluation-test", section.pictures
-    )
-    from stalstm.training.evaluation import plot_training_curves
-
-    plot_training_curves(result.stage_folders, out / "training_curves.png", recipe.name)
-    summary = {
-        "recipe": recipe.name,
-        "variant": recipe.model["variant"],
-        "seed": seed,
-        "window": section.window,
-        "split": material.split,
-        **{key: test_metrics[key] for key in SUMMARY_KEYS},
-        "test": test_metrics,
-        "held_out": held_metrics,
-        "held_out_search": counts,
-        "post_processing": chosen.to_dict(),
-        "epochs": settings.schedule.for_config(config).total_epochs,
-        "training_seconds": round(result.seconds, 2),
-        "seconds": round(time.perf_counter() - started, 2),
-    }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    (out / "summary.md").write_text(summary_table(summary))
-    return summary
-
-
-SUMMARY_KEYS = (
-    "detection_rate",
-    "false_positives_per_stream",
-    "jaccard",
-    "frame_f1",
-    "map_iou_0.5",
-    "median_delay_frames",
-)
-
-
 def evaluate_detector(
     loaded: Any, streams: Sequence[Stream], folder: str | Path, pictures: int = 0
 ) -> dict[str, Any]:
     """Detect every stream with a saved detector, write ``metrics.json``, ``segments.json`` and
     timeline pictures of the first ``pictures`` streams into ``folder``; return the metrics."""
-    from stalstm.detection.detector import detection_settings
-    from stalstm.detection.pictures import plot_timeline, segments_document
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     results = detect_streams(loaded, streams)

@@ -19,6 +19,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from torchmetrics.functional.classification import multiclass_accuracy, multiclass_confusion_matrix
 
+from stalstm.dataset import collate_clips
 from stalstm.model import STALSTM
 
 
@@ -43,8 +44,7 @@ def predict(
     collate: Callable[[list[dict]], dict] | None = None,
 ) -> Predictions:
     """Run ``model`` (in eval mode, on its own device) over every item of ``dataset``."""
-    if collate is None:
-        from stalstm.dataset import collate_clips as collate
+    collate = collate or collate_clips
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -204,3 +204,22 @@ def plot_training_curves(stage_folders: Sequence[Path], path: Path, title: str =
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
+
+
+def write_evaluation(
+    model: STALSTM, dataset: Dataset, class_names: Sequence[str], out: Path, split: str
+) -> dict[str, float]:
+    """Evaluate ``model`` on ``dataset`` into ``out/evaluation-<split>/``: ``metrics.json``,
+    ``confusion.csv`` and ``confusion.png`` with class names, ``scores.json`` (per clip, keyed
+    by its name); return the metrics."""
+    folder = Path(out) / f"evaluation-{split}"
+    folder.mkdir(parents=True, exist_ok=True)
+    predictions = predict(model, dataset)
+    metrics = accuracy_metrics(predictions, len(class_names))
+    matrix = confusion_matrix(predictions, len(class_names))
+    write_confusion_csv(matrix, class_names, folder / "confusion.csv")
+    plot_confusion(matrix, class_names, folder / "confusion.png",
+                   f"{split}: top-1 {100 * metrics['top1']:.1f} %")  # fmt: skip
+    write_scores(predictions, class_names, folder / "scores.json")
+    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return metrics

@@ -3,7 +3,9 @@
 A recipe has these sections (see ``src/stalstm/recipes/*.yaml``; every key is optional except
 ``data.dataset``, ``data.preset`` and ``data.protocol``; defaults are those of the dataclasses):
 
-    data:         ``DataSection``: dataset, preset, protocol, folds (empty: one split)
+    data:         ``DataSection``: dataset (a name of the registry, ``stalstm.datasets``), preset,
+                  protocol, folds (empty: one split), layout (data whose files do not say),
+                  options (data set specific: the synthetic data's clip counts)
     model:        ``STALSTMConfig`` itself, less what the data decides (``MODEL_KEYS_FROM_DATA``)
     objective:    ``ObjectiveConfig``: the lambdas of the regularised loss
     optimiser:    ``OptimiserSettings`` of every stage (fine-tuning stages scale the rate)
@@ -13,8 +15,10 @@ A recipe has these sections (see ``src/stalstm/recipes/*.yaml``; every key is op
                   objective come from their own sections; the progress bar is the caller's)
     augmentation: passed to ``stalstm.transforms.build_augmentation`` (empty: none)
     ablation:     ``AblationSection``: variants, regularised (bools), schedules (kinds), seeds
-    detection:    (detection recipes only) frame-wise training for online detection in
-                  untrimmed streams: ``DetectionSection`` below, ``stalstm.detection.training``
+
+A recipe kind is a subclass of ``Recipe`` with more sections: a detection recipe
+(``stalstm.detection.recipe.DetectionRecipe``) adds ``detection``. ``load_recipe`` takes the
+kind; the base kind refuses a ``detection`` section with a message saying what trains it.
 
 One source of truth: the model and training sections are checked against the API's own
 dataclasses, so a field added to ``STALSTMConfig`` or ``TrainingSettings`` is a recipe key, with
@@ -40,6 +44,7 @@ from typing import Any, Literal
 
 import yaml
 
+from stalstm.datasets import DATASETS
 from stalstm.errors import DataError, SettingError
 from stalstm.model import VARIANTS, STALSTMConfig, Variant
 from stalstm.objective import ObjectiveConfig
@@ -51,12 +56,20 @@ from stalstm.training.schedule import (
     end_to_end_schedule,
     paper_schedule,
 )
+from stalstm.transforms.augmentation import AugmentationConfig
+from stalstm.transforms.presets import PRESETS
 
 ScheduleKind = Literal["end-to-end", "paper", "stages"]
 SCHEDULE_KINDS: tuple[ScheduleKind, ...] = ("end-to-end", "paper", "stages")
 # the fields of STALSTMConfig and TrainingSettings that are not recipe keys, and why
 MODEL_KEYS_FROM_DATA: dict[str, str] = {
-    name: "decided by the data" for name in ("num_joints", "num_classes", "num_coords")
+    **{name: "decided by the data" for name in ("num_joints", "num_classes", "num_coords")},
+    "rescale_attended_input": "legacy: only model files of stalstm 0.1 read without it",
+}
+# sections of other recipe kinds, named when a recipe of the base kind holds one
+OTHER_KINDS_SECTIONS: dict[str, str] = {
+    "detection": "a detection recipe: `stalstm train` trains it; eval, cv and ablate take "
+    "recognition recipes",
 }
 TRAINING_KEYS_ELSEWHERE: dict[str, str] = {
     "schedule": "made from the schedule and optimiser sections",
@@ -80,10 +93,23 @@ class DataSection:
     preset: str
     protocol: str
     folds: list[int] = field(default_factory=list)  # 1-based test folds of a cross-validation
+    layout: str = ""  # a layout name or .json, for data whose files do not say (generic, streams)
+    options: dict = field(default_factory=dict)  # data set specific (the synthetic data's)
 
     def __post_init__(self) -> None:
         if any(fold < 1 for fold in self.folds):
             raise SettingError("folds", f"must be 1-based fold numbers, got {self.folds}")
+        if self.preset not in PRESETS:
+            raise SettingError("preset", f"must be one of {sorted(PRESETS)}, got {self.preset!r}")
+        entry = DATASETS.get(self.dataset)
+        if entry is None:
+            raise SettingError(
+                "dataset", f"must be one of {sorted(DATASETS)}, got {self.dataset!r}"
+            )
+        try:
+            entry.check(self.layout, self.protocol, self.options)
+        except SettingError as error:  # named by its full key: say so in the recipe's form
+            raise SettingError(error.field.removeprefix("data."), error.reason) from None
 
 
 @dataclass(frozen=True)
@@ -119,33 +145,6 @@ class AblationSection:
 
 
 @dataclass(frozen=True)
-class DetectionSection:
-    """Frame-wise training of a detector (``stalstm.detection.training``).
-
-    ``window`` is W of the detection score (``stalstm.detection.scores``; it also sets the
-    objective's ``frame_window``). Training streams are built afresh every epoch from the
-    training clips (``streams_per_epoch`` of them, shaped by ``build``:
-    ``stalstm.detection.building.StreamBuildSettings``). ``held_out_fraction`` of the training
-    material (clips of each class, or whole streams) is kept apart; ``held_out_streams`` streams
-    built from it choose the post-processing: every combination of the ``search`` lists
-    (``PostProcessing`` fields) is tried, and the one with the most detections minus false
-    positives is kept (``post_processing`` gives the values not searched). ``test_streams``:
-    streams built from the test clips of a clip data set. ``layout``: the layout of ``streams``
-    data. ``pictures``: timeline pictures of the first test streams."""
-
-    window: int = 1
-    streams_per_epoch: int = 200
-    build: dict = field(default_factory=dict)
-    held_out_fraction: float = 0.15
-    held_out_streams: int = 60
-    test_streams: int = 100
-    post_processing: dict = field(default_factory=dict)
-    search: dict = field(default_factory=dict)
-    layout: str = ""
-    pictures: int = 4
-
-
-@dataclass(frozen=True)
 class Recipe:
     """A validated recipe; ``to_dict`` gives back the resolved YAML content.
 
@@ -163,11 +162,24 @@ class Recipe:
     training: TrainingSettings = field(default_factory=TrainingSettings)
     augmentation: dict = field(default_factory=dict)
     ablation: AblationSection = field(default_factory=AblationSection)
-    detection: DetectionSection | None = None
 
     def __post_init__(self) -> None:
-        made = replace(self.training, schedule=self.build_schedule(), objective=self.objective)
+        try:  # checked when the recipe loads, not when training first builds it
+            self.augmentation_config()
+        except ValueError as error:
+            raise SettingError("augmentation", str(error)) from None
+        made = replace(
+            self.training, schedule=self.build_schedule(), objective=self.training_objective()
+        )
         object.__setattr__(self, "training", made)  # frozen: set once, here
+
+    def training_objective(self) -> ObjectiveConfig:
+        """The objective training minimises (a recipe kind may derive part of it)."""
+        return self.objective
+
+    def augmentation_config(self) -> AugmentationConfig:
+        """The augmentation section as the transforms' own settings."""
+        return AugmentationConfig.from_dict(self.augmentation)
 
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)
@@ -236,8 +248,8 @@ def recipe_names() -> list[str]:
     return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-def load_recipe(name_or_path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
-    """A shipped recipe by name (``sbu``) or a YAML file, with ``key.sub=value`` overrides."""
+def read_recipe_values(name_or_path: str | Path) -> tuple[dict[str, Any], str]:
+    """The raw mapping of a shipped recipe (by name) or a YAML file, and where it came from."""
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") or path.is_file():
         if not path.is_file():
@@ -258,9 +270,18 @@ def load_recipe(name_or_path: str | Path, overrides: Sequence[str] = ()) -> Reci
         raise RecipeError(where, f"not valid YAML: {error}", line=line) from error
     if not isinstance(values, dict):
         raise RecipeError(where, "a recipe is a mapping of sections")
+    return values, where
+
+
+def load_recipe(
+    name_or_path: str | Path, overrides: Sequence[str] = (), kind: type[Recipe] | None = None
+) -> Recipe:
+    """A shipped recipe by name (``sbu``) or a YAML file, with ``key.sub=value`` overrides,
+    read as a recipe of ``kind`` (``Recipe`` by default)."""
+    values, where = read_recipe_values(name_or_path)
     for override in overrides:
         apply_override(values, override, where)
-    return recipe_from_dict(values, where)
+    return recipe_from_dict(values, where, kind)
 
 
 def apply_override(values: dict[str, Any], override: str, where: str = "--set") -> None:
@@ -277,8 +298,12 @@ def apply_override(values: dict[str, Any], override: str, where: str = "--set") 
     target[leaf] = yaml.safe_load(text)
 
 
-def recipe_from_dict(values: Mapping[str, Any], where: str = "recipe") -> Recipe:
-    """Validate a recipe mapping; errors name the offending key."""
+def recipe_from_dict(
+    values: Mapping[str, Any], where: str = "recipe", kind: type[Recipe] | None = None
+) -> Recipe:
+    """Validate a recipe mapping as a recipe of ``kind`` (``Recipe`` by default); errors name
+    the offending key."""
+    kind = kind or Recipe
     sections = dict(_mapping(values, "", where))
     # the model and training sections are checked by the API's own dataclasses
     model = _build(STALSTMConfig, sections.pop("model", {}), where, "model",
@@ -290,18 +315,9 @@ def recipe_from_dict(values: Mapping[str, Any], where: str = "recipe") -> Recipe
     }
     sections["training"] = _build(TrainingSettings, sections.pop("training", {}), where,
                                   "training", not_keys=TRAINING_KEYS_ELSEWHERE)  # fmt: skip
-    recipe = _build(Recipe, sections, where, prefix="")
-    from stalstm.transforms.augmentation import AugmentationConfig
-
-    try:  # checked when the recipe loads, not when training first builds it
-        augmentation = AugmentationConfig.from_dict(recipe.augmentation)
-    except ValueError as error:
-        raise RecipeError(where, str(error), field="augmentation") from error
-    if recipe.detection is not None:
-        from stalstm.detection.training import check_detection_recipe
-
-        check_detection_recipe(recipe, augmentation, where)
-    return recipe
+    kind_fields = {spec.name for spec in fields(kind)}
+    other = {name: why for name, why in OTHER_KINDS_SECTIONS.items() if name not in kind_fields}
+    return _build(kind, sections, where, prefix="", not_keys=other)
 
 
 def save_recipe(recipe: Recipe, path: str | Path) -> Path:
@@ -312,11 +328,22 @@ def save_recipe(recipe: Recipe, path: str | Path) -> Path:
 
 
 def with_changes(recipe: Recipe, **sections: Mapping[str, Any]) -> Recipe:
-    """A copy of ``recipe`` with some keys of some sections changed (validated again)."""
+    """A copy of ``recipe`` (of the same kind) with some keys of some sections changed,
+    validated again."""
     values = recipe.to_dict()
     for section, changes in sections.items():
         values[section] = {**values[section], **changes}
-    return recipe_from_dict(values, f"recipe {recipe.name}")
+    return recipe_from_dict(values, f"recipe {recipe.name}", type(recipe))
+
+
+def with_overrides(recipe: Recipe, overrides: Sequence[str]) -> Recipe:
+    """A copy of ``recipe`` with ``key.sub=value`` overrides applied, validated again."""
+    if not overrides:
+        return recipe
+    values = recipe.to_dict()
+    for override in overrides:
+        apply_override(values, override)
+    return recipe_from_dict(values, f"recipe {recipe.name}", type(recipe))
 
 
 def _mapping(values: Any, key: str, where: str) -> Mapping[str, Any]:

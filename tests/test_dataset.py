@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from test_store import build_store, make_clips
+from helpers.stores import build_store, make_clips
 from torch.utils.data import DataLoader
 
 from stalstm.dataset import ClipDataset, collate_clips

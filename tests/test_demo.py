@@ -1,31 +1,29 @@
-"""The demo: its attention measures are right on hand-made attention, and a shortened run goes
-through the same code as ``stalstm demo`` and writes a summary and a picture that the saved models,
-run clip by clip, reproduce."""
+"""The demo: its attention measures are right on hand-made attention, and a shortened run of the
+``demo`` recipe goes through the same code as ``stalstm demo`` (the training pipeline) and writes
+a summary and a picture that the saved models, run clip by clip, reproduce."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 from stalstm.clip import Clip
 from stalstm.demo import (
-    DemoSettings,
     Evaluation,
     attention_concentration,
+    demo_recipe,
     run_demo,
     spatial_attention_on_planted_joints,
     temporal_attention_on_key_frames,
 )
-from stalstm.model import STALSTMOutput, build_model
+from stalstm.model import STALSTMOutput
 from stalstm.modelfile import load_model
-from stalstm.synthetic import CLASS_NAMES, SyntheticActions
+from stalstm.synthetic import CLASS_NAMES, SyntheticActions, SyntheticConfig
 
 FRAMES, JOINTS = 10, 50
 PLANTED = np.array([3, 4, 5, 6, 7])
@@ -90,39 +88,44 @@ def clip_outputs(model: torch.nn.Module, clips: list[Clip]) -> list[STALSTMOutpu
         ]
 
 
+SHORT = [
+    "data.options.train_clips=64", "data.options.test_clips=24", "model.main_hidden=16",
+    "model.spatial_hidden=16", "model.spatial_tanh=16", "model.temporal_hidden=16",
+    "schedule.stages=[{name: main-and-spatial, train: [main, spatial], epochs: 1,"
+    " optimiser: {cosine_decay: false}}, {name: joint, train: [main, spatial, temporal],"
+    " epochs: 1}]",
+]  # fmt: skip
+
+
 def test_short_demo_writes_everything_and_its_summary_comes_from_the_saved_models(
     tmp_path: Path, saved_figures
 ) -> None:
-    settings = replace(
-        DemoSettings(),
-        train_clips=64,
-        test_clips=24,
-        first_stage_epochs=1,
-        joint_stage_epochs=1,
-        main_hidden=16,
-        attention_hidden=16,
-        progress_bar=False,
-    )
     messages: list[str] = []
-    summary = run_demo(tmp_path, settings, log=messages.append)
+    summary = run_demo(tmp_path, SHORT, progress_bar=False, log=messages.append)
 
     written = json.loads((tmp_path / "summary.json").read_text())
     assert written == summary
     assert summary["seconds"] > 0
     assert any("sta: test accuracy" in message for message in messages)
+    for variant in ("sta", "lstm"):  # each a run folder of the training pipeline
+        run = json.loads((tmp_path / "runs" / variant / "summary.json").read_text())
+        assert run["recipe"] == "demo" and run["variant"] == variant
+        assert run["top1"] == pytest.approx(summary[f"{variant}_accuracy"])
 
     # the saved models, run clip by clip on the same held-out clips, give the summary's numbers
     loaded = load_model(tmp_path / "model")
     assert loaded.class_names == CLASS_NAMES
     assert loaded.config.variant == "sta" and loaded.layout == "ntu25"
     assert loaded.num_persons == 2
-    test_clips = SyntheticActions(settings.data).generate(
-        settings.test_clips, settings.seed + 1, "test"
+    recipe = demo_recipe(SHORT)
+    assert summary["recipe"] == recipe.to_dict()
+    generator_options = {key: value for key, value in recipe.data.options.items()
+                         if key not in ("train_clips", "test_clips")}  # fmt: skip
+    test_clips = SyntheticActions(SyntheticConfig(**generator_options)).generate(
+        24, recipe.training.seed + 1, "test"
     )
     labels = np.array([clip.label for clip in test_clips])
-    lstm = build_model(settings.model_config("lstm"))
-    lstm_stage = sorted((tmp_path / "runs" / "lstm" / "stages").iterdir())[-1]  # its last
-    lstm.load_state_dict(load_file(str(lstm_stage / "model.safetensors")))
+    lstm = load_model(tmp_path / "runs" / "lstm" / "model").model
     for key, model in (("sta_accuracy", loaded.model), ("lstm_accuracy", lstm)):
         predicted = np.array([int(out.logits.argmax()) for out in clip_outputs(model, test_clips)])
         assert summary[key] == pytest.approx(np.mean(predicted == labels)), key
@@ -141,7 +144,7 @@ def test_short_demo_writes_everything_and_its_summary_comes_from_the_saved_model
     assert summary["temporal_attention_on_key_frames"] == pytest.approx(np.mean(temporal))
 
     # the picture is the STA model's attention on the first test clip, planted joints marked
-    ((figure, target),) = saved_figures
+    ((figure, target),) = [(f, t) for f, t in saved_figures if Path(t).name == "attention.png"]
     assert Path(target) == tmp_path / "attention.png"
     heatmap, _, beta_panel = figure.axes[:3]
     np.testing.assert_allclose(

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.models import model_input, saved_model, sbu_clip
 from PIL import Image
-from test_online import model_input, saved_model, sbu_clip
 from typer.testing import CliRunner
 
 from stalstm.cli import app

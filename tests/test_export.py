@@ -7,17 +7,18 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import onnxruntime
 import pytest
 import torch
-from test_online import (
+from helpers.models import (
     NTU_CLIPS,
     SBU_CLIPS,
+    TOLERANCE,
     model_input,
     ntu_clip,
     offline_prefix_logits,
     saved_model,
     sbu_clip,
+    session,
 )
 from typer.testing import CliRunner
 
@@ -25,8 +26,6 @@ from stalstm.cli import app
 from stalstm.export import OnnxStreamingRecognizer, export_offline, export_streaming
 from stalstm.model import VARIANTS, STALSTMConfig, build_model
 from stalstm.modelfile import LoadedModel
-
-TOLERANCE = 1e-4
 
 
 def padded_batch(clips: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -55,12 +54,6 @@ def train_briefly(loaded: LoadedModel, clips: list[np.ndarray], labels: list[int
         losses.append(loss.item())
     model.eval()
     assert losses[-1] < losses[0]
-
-
-def session(path: Path) -> onnxruntime.InferenceSession:
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = 1
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 @pytest.fixture(scope="module")

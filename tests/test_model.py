@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from reference_model import ReferenceSTALSTM
+from helpers.models import random_attention_start
+from helpers.reference_model import ReferenceSTALSTM
 from torch.testing import assert_close
 
 from stalstm.model import VARIANTS, STALSTMConfig, build_model
@@ -22,10 +23,6 @@ SMALL_WIDTHS = {
     "spatial_tanh": 6,
     "temporal_hidden": 4,
     "temporal_bias": 0.0,  # so that the ReLU is both open and shut on random data
-    # random starting weights everywhere (the neutral starts would leave paths at exactly 0)
-    "zero_init_spatial": False,
-    "zero_init_gate": False,
-    "zero_init_classifier": False,
 }
 # Large enough that each regulariser moves the gradients visibly.
 STRONG_OBJECTIVE = ObjectiveConfig(
@@ -38,7 +35,8 @@ def small_model(variant: str, num_coords: int = 3, seed: int = 0) -> torch.nn.Mo
     config = STALSTMConfig(
         num_joints=4, num_classes=3, num_coords=num_coords, variant=variant, **SMALL_WIDTHS
     )
-    model = build_model(config).double().eval()
+    # random starting weights everywhere (the neutral starts would leave paths at exactly 0)
+    model = random_attention_start(build_model(config)).double().eval()
     # input statistics far from the identity, so that standardising is exercised
     model.set_input_statistics(
         torch.randn(4, num_coords, dtype=torch.float64),
@@ -84,6 +82,14 @@ def test_model_matches_per_step_reference(variant: str, num_coords: int, seed: i
     joints, mask = random_batch(lengths, frames, num_joints=4, num_coords=num_coords, seed=seed)
     targets = torch.randint(0, 3, (len(lengths),), generator=generator)
     valid = mask
+    if model.config.has_temporal_attention:
+        # b_p at the median of the gate's input on these frames, so that the data exercises
+        # both sides of the ReLU (the comparison means nothing on one side only)
+        gate, lift = model.temporal_attention.input_to_gate, 1e3
+        with torch.no_grad():
+            gate.bias.fill_(lift)  # the ReLU open everywhere: beta - lift is its input
+            opened = model(joints, mask).beta[valid] - lift
+            gate.bias.fill_(-float(opened.median()))
 
     joints_model = joints.clone().requires_grad_()
     out = model(joints_model, mask)

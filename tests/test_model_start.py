@@ -19,6 +19,7 @@ import numpy as np
 import onnxruntime
 import pytest
 import torch
+from helpers.models import random_attention_start
 from torch.testing import assert_close
 
 from stalstm.export import OnnxStreamingRecognizer, export_offline, export_streaming
@@ -41,7 +42,7 @@ def joints_with_an_absent_person(seed: int = 0) -> torch.Tensor:
 
 def statistics_model(config: STALSTMConfig = CONFIG, seed: int = 0):
     torch.manual_seed(seed)
-    model = build_model(replace(config, zero_init_spatial=False, zero_init_gate=False)).eval()
+    model = random_attention_start(build_model(config)).eval()
     mean = torch.tensor([0.2, -0.5, 2.8]).repeat(6, 1) + 0.01 * torch.arange(18.0).view(6, 3)
     model.set_input_statistics(mean, torch.full((6, 3), 0.3))
     return model
@@ -151,18 +152,14 @@ def test_the_gate_is_a_relu_whose_gradient_leaks_while_training_only():
 
 def test_a_model_file_written_before_format_2_reads_as_it_was_trained(tmp_path: Path):
     # a format-1 model: no standardisation, the main network reading alpha_t X_t
-    legacy = replace(CONFIG, standardise_input=False, shared_input_scale=False,
-                     shared_input_centre=False, rescale_attended_input=False,
-                     zero_init_spatial=False, zero_init_gate=False,
+    legacy = replace(CONFIG, standardise_input=False, rescale_attended_input=False,
                      gate_gradient_leak=0.0)  # fmt: skip
     torch.manual_seed(0)
-    model = build_model(legacy).eval()
+    model = random_attention_start(build_model(legacy)).eval()
     folder = save_model(tmp_path / "m", model, class_names=list("abcd"), layout="unknown",
                         preset="none")  # fmt: skip
     description = json.loads((folder / "model.json").read_text())
-    for name in ("standardise_input", "shared_input_scale", "shared_input_centre",
-                 "rescale_attended_input",
-                 "zero_init_spatial", "zero_init_gate", "gate_gradient_leak"):  # fmt: skip
+    for name in ("standardise_input", "rescale_attended_input", "gate_gradient_leak"):
         del description["config"][name]
     description["format_version"] = 1
     (folder / "model.json").write_text(json.dumps(description))
@@ -173,5 +170,23 @@ def test_a_model_file_written_before_format_2_reads_as_it_was_trained(tmp_path: 
     save_file(state, str(folder / "model.safetensors"))
     loaded = load_model(folder)
     assert loaded.config == legacy
+    joints = joints_with_an_absent_person()
+    assert_close(loaded.model(joints).logits, model(joints).logits)
+
+
+def test_model_files_with_retired_config_fields_read_as_they_were_trained(tmp_path: Path):
+    # stalstm 0.2 and 0.3 wrote the switches this version retired (they shaped training only)
+    torch.manual_seed(0)
+    model = random_attention_start(build_model(CONFIG)).eval()
+    folder = save_model(tmp_path / "m", model, class_names=list("abcd"), layout="unknown",
+                        preset="none")  # fmt: skip
+    description = json.loads((folder / "model.json").read_text())
+    description["config"].update(
+        shared_input_scale=True, shared_input_centre=False, zero_init_spatial=True,
+        zero_init_gate=True, zero_init_classifier=False,
+    )  # fmt: skip
+    (folder / "model.json").write_text(json.dumps(description))
+    loaded = load_model(folder)
+    assert loaded.config == CONFIG
     joints = joints_with_an_absent_person()
     assert_close(loaded.model(joints).logits, model(joints).logits)

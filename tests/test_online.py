@@ -7,59 +7,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers.models import (
+    NTU_CLIPS,
+    SBU_CLIPS,
+    model_input,
+    ntu_clip,
+    offline_prefix_logits,
+    saved_model,
+    sbu_clip,
+)
 
-from stalstm.clip import Clip
 from stalstm.errors import LayoutMismatchError
-from stalstm.model import STALSTMConfig, build_model
-from stalstm.modelfile import LoadedModel, load_model, save_model
 from stalstm.online import STREAMING_PRESETS, CausalPreparation, Recognizer, replay_clip
-from stalstm.predict import fit_persons, predict_clip
+from stalstm.predict import predict_clip
 from stalstm.readers.msr import read_msr_skeleton
-from stalstm.readers.ntu import read_ntu_skeleton
-from stalstm.readers.sbu import read_sbu_clip
 from stalstm.readers.sfinge import read_sfinge_stream
 from stalstm.transforms import PRESETS, build_preset
-
-SBU_CLIPS = ("s01s02/08/001", "s03s04/04/001", "s07s03/01/002")
-NTU_CLIPS = ("A001", "A026", "A050", "A060")  # one body, a spurious second body, two bodies
-
-
-def sbu_clip(data_root: Path, name: str) -> Clip:
-    return read_sbu_clip(data_root / "sbu_kinect_interaction" / name / "skeleton_pos.txt")
-
-
-def ntu_clip(data_root: Path, action: str) -> Clip:
-    return read_ntu_skeleton(data_root / "ntu_rgbd_samples" / f"S001C001P001R001{action}.skeleton")
-
-
-def saved_model(
-    directory: Path, *, joints: int, classes: int, layout: str, preset: str, variant: str = "sta"
-) -> LoadedModel:
-    torch.manual_seed(0)
-    config = STALSTMConfig(
-        num_joints=joints, num_classes=classes, variant=variant, main_hidden=32,
-        spatial_hidden=16, spatial_tanh=16, temporal_hidden=16,
-    )  # fmt: skip
-    save_model(
-        directory, build_model(config), class_names=[f"class {n}" for n in range(classes)],
-        layout=layout, preset=preset,
-    )  # fmt: skip
-    return load_model(directory)
-
-
-def offline_prefix_logits(loaded: LoadedModel, joints: np.ndarray) -> np.ndarray:
-    """(T, K, C) -> (T, N): the offline model run afresh on every prefix 1..T."""
-    clip = torch.from_numpy(joints).unsqueeze(0)
-    with torch.inference_mode():
-        return np.stack(
-            [loaded.model(clip[:, :t]).logits[0].numpy() for t in range(1, len(joints) + 1)]
-        )
-
-
-def model_input(loaded: LoadedModel, clip: Clip) -> np.ndarray:
-    prepared = build_preset(loaded.preset)(clip).joints
-    joints = fit_persons(prepared, loaded.num_persons)
-    return joints.reshape(len(joints), -1, joints.shape[-1])
 
 
 @pytest.mark.parametrize("variant", ["sta", "lstm"])

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from test_online import model_input, saved_model
+from helpers.models import model_input, saved_model
 from typer.testing import CliRunner
 
 from stalstm.cli import app

@@ -20,6 +20,8 @@ import pytest
 from typer.testing import CliRunner
 
 from stalstm.cli import app
+from stalstm.datasets import get_dataset
+from stalstm.errors import DataError
 from stalstm.predict import fit_persons
 from stalstm.prepare import WORK_FOLDER, prepare_dataset
 from stalstm.protocols import split_indices
@@ -45,7 +47,12 @@ def test_prepare_sbu_with_two_workers(data_root: Path, tmp_path: Path):
         enumerate((42, 43, 40, 41, 18, 21, 39, 38))
     )
     for fold, size in SBU_FOLD_SIZES.items():
-        assert len(split_indices(store.metadata, "sbu", fold=fold)["test"]) == size
+        assert (
+            len(
+                split_indices(store.metadata, get_dataset("sbu").protocol("sbu"), fold=fold)["test"]
+            )
+            == size
+        )
     assert store.joints.shape == (sum(row["num_frames"] for row in store.metadata), 2, 15, 3)
     for index in range(0, 282, 47):  # stored clips are the files read and prepared here
         row = store.metadata[index]
@@ -118,7 +125,7 @@ def test_ntu_missing_skeletons_are_reported(data_root: Path, tmp_path: Path):
     reasons = {entry["name"]: entry["reason"] for entry in report.skipped}
     assert reasons == {
         "S001C001P002R001A001": "missing skeleton: no body in any frame",
-        "S001C001P003R001A001": "missing skeleton: listed by NTU as missing",
+        "S001C001P003R001A001": "missing skeleton: listed by the data set's authors as unusable",
     }
     store = ClipStore.open(tmp_path / "out")
     assert [row["name"] for row in store.metadata] == [
@@ -137,13 +144,13 @@ SLOW_PREPARE = textwrap.dedent(
     """
     import sys, time
     import stalstm.prepare as prepare
-    read = prepare.readers.read_sample
+    read = prepare.read_sample
 
     def slow_read(ref):
         time.sleep(0.05)
         return read(ref)
 
-    prepare.readers.read_sample = slow_read
+    prepare.read_sample = slow_read
     prepare.prepare_dataset("ntu", sys.argv[1], sys.argv[2], shard_size=4)
     """
 )
@@ -198,7 +205,7 @@ def test_a_changed_plan_does_not_reuse_old_shards(data_root: Path, tmp_path: Pat
 
 
 def test_unknown_dataset_and_preset_fail_before_any_work(tmp_path: Path):
-    with pytest.raises(ValueError, match="unknown data set"):
+    with pytest.raises(DataError, match="unknown data set"):
         prepare_dataset("kinetics", tmp_path, tmp_path / "out")
     with pytest.raises(ValueError, match="unknown preset"):
         prepare_dataset("sbu", tmp_path, tmp_path / "out", preset="sgn2")
@@ -265,7 +272,7 @@ def test_prepare_utd_mhad_reports_the_three_missing_trials(data_root: Path, tmp_
     assert store.info["preset"] == "canonical" and store.info["layout"] == "utd_mhad20"
     assert store.info["num_persons"] == 1 and store.info["joints"][0] == "head"
     assert store.class_names[0] == "right arm swipe to the left" and len(store.class_names) == 27
-    split = split_indices(store.metadata, "utd-mhad-cs")
+    split = split_indices(store.metadata, get_dataset("utd-mhad").protocol("utd-mhad-cs"))
     assert (len(split["train"]), len(split["test"])) == (431, 430)
     assert store.joints.shape == (sum(row["num_frames"] for row in store.metadata), 1, 20, 3)
 

@@ -1,5 +1,5 @@
 """Protocols reproduce the official split sizes from the NTU sample index, the real SBU folder, the
-MSR Action3D list and the real UTD-MHAD files."""
+MSR Action3D list and the real UTD-MHAD files; the hold-out and column protocols of any data."""
 
 from __future__ import annotations
 
@@ -9,15 +9,14 @@ from pathlib import Path
 import pytest
 
 from stalstm.clip import Clip
-from stalstm.protocols import (
-    PROTOCOLS,
-    SBU_FOLDS,
-    fold_of_sbu_clip,
-    get_protocol,
-    split_indices,
-)
-from stalstm.readers import list_samples, read_sample
+from stalstm.datasets import get_dataset, list_samples, read_sample
+from stalstm.protocols import HOLDOUT_FRACTION, Protocol, get_protocol, split_indices
+from stalstm.readers.sbu import SBU_FOLDS
 from stalstm.store import clip_metadata
+
+
+def protocol(dataset: str, name: str) -> Protocol:
+    return get_dataset(dataset).protocol(name)
 
 
 def read_sample_index(folder: Path) -> list[dict[str, object]]:
@@ -49,14 +48,14 @@ def read_sample_index(folder: Path) -> list[dict[str, object]]:
 )
 def test_ntu_official_counts(data_root: Path, index: str, protocol: str, train: int, test: int):
     metadata = read_sample_index(data_root / "ntu_rgbd_meta" / index)
-    split = split_indices(metadata, protocol)
+    split = split_indices(metadata, get_dataset("ntu").protocol(protocol))
     assert (len(split["train"]), len(split["test"])) == (train, test)
     assert not set(split["train"]) & set(split["test"])
 
 
 def test_ntu60_protocols_on_ntu120_metadata_use_only_the_ntu60_part(data_root: Path):
     ntu120 = read_sample_index(data_root / "ntu_rgbd_meta" / "ntu120_sample_index")
-    split = split_indices(ntu120, "ntu60-xsub")
+    split = split_indices(ntu120, protocol("ntu", "ntu60-xsub"))
     assert (len(split["train"]), len(split["test"])) == (40_091, 16_487)
 
 
@@ -66,21 +65,23 @@ def test_sbu_folds_from_the_real_folder(data_root: Path):
         for path in (data_root / "sbu_kinect_interaction").rglob("skeleton_pos.txt")
     )
     assert len(clips) == 282
-    metadata = [{"name": name, "fold": fold_of_sbu_clip(name)} for name in clips]
+    metadata = [{"name": name, "fold": SBU_FOLDS[name.split("/")[0]]} for name in clips]
     assert Counter(row["fold"] for row in metadata) == {1: 55, 2: 52, 3: 56, 4: 54, 5: 65}
-    for fold in SBU_FOLDS:
-        split = split_indices(metadata, "sbu", fold=fold)
+    sbu = protocol("sbu", "sbu")
+    for fold in range(1, 6):
+        split = split_indices(metadata, sbu, fold=fold)
         assert len(split["train"]) + len(split["test"]) == 282
         assert {metadata[i]["fold"] for i in split["test"]} == {fold}
     with pytest.raises(ValueError, match="needs a fold"):
-        split_indices(metadata, "sbu")
+        split_indices(metadata, sbu)
     with pytest.raises(ValueError, match=r"1\.\.5"):
-        split_indices(metadata, "sbu", fold=6)
+        split_indices(metadata, sbu, fold=6)
 
 
-def test_unknown_sbu_pair_is_an_error():
-    with pytest.raises(ValueError, match="s09s09"):
-        fold_of_sbu_clip("s09s09/01/001")
+def test_a_clip_of_an_unknown_sbu_pair_is_in_no_fold():
+    metadata = [{"name": "s01s02/01/001", "fold": 1}, {"name": "s09s09/01/001", "fold": -1}]
+    split = split_indices(metadata, protocol("sbu", "sbu"), fold=2)
+    assert split == {"train": [0], "test": []}
 
 
 def msr_metadata(data_root: Path) -> list[dict[str, object]]:
@@ -106,13 +107,13 @@ def test_msr_cross_subject_over_the_557_listed_files(data_root: Path):
     metadata = msr_metadata(data_root)
     assert len(metadata) == 567
     assert sum(row["protocol_listed"] for row in metadata) == 557
-    split = split_indices(metadata, "msr-cs")
+    split = split_indices(metadata, protocol("msr", "msr-cs"))
     assert (len(split["train"]), len(split["test"])) == (284, 273)
     assert {metadata[i]["subject"] % 2 for i in split["train"]} == {1}
     assert {metadata[i]["subject"] % 2 for i in split["test"]} == {0}
     # Without the column (a store that does not record the list), all 567 files take part.
     unlisted = [{k: v for k, v in row.items() if k != "protocol_listed"} for row in metadata]
-    split_all = split_indices(unlisted, "msr-cs")
+    split_all = split_indices(unlisted, protocol("msr", "msr-cs"))
     assert len(split_all["train"]) + len(split_all["test"]) == 567
 
 
@@ -123,9 +124,9 @@ def test_msr_cross_subject_over_the_557_listed_files(data_root: Path):
 )
 def test_msr_action_subsets(data_root: Path, subset: str, train: int, test: int):
     metadata = msr_metadata(data_root)
-    split = split_indices(metadata, subset)
+    split = split_indices(metadata, protocol("msr", subset))
     assert (len(split["train"]), len(split["test"])) == (train, test)
-    allowed = PROTOCOLS[subset].restrict["label"]
+    allowed = protocol("msr", subset).restrict["label"]
     assert {metadata[i]["label"] for i in split["train"] + split["test"]} == set(allowed)
 
 
@@ -134,7 +135,7 @@ def test_utd_mhad_cross_subject_on_the_real_files(data_root: Path):
         read_sample(ref) for ref in list_samples("utd-mhad", data_root / "utd_mhad_skeleton")
     ]
     metadata = [clip_metadata(clip) for clip in clips]  # as a prepared store records them
-    split = split_indices(metadata, "utd-mhad-cs")
+    split = split_indices(metadata, protocol("utd-mhad", "utd-mhad-cs"))
     assert (len(split["train"]), len(split["test"])) == (431, 430)
     assert {metadata[i]["subject"] for i in split["train"]} == {1, 3, 5, 7}
     assert {metadata[i]["subject"] for i in split["test"]} == {2, 4, 6, 8}
@@ -155,3 +156,25 @@ def test_generic_column_protocols():
         split_indices(metadata, "column:subject=1")
     with pytest.raises(ValueError, match="unknown protocol"):
         get_protocol("ntu61-xsub")
+    with pytest.raises(ValueError, match="unknown protocol 'ntu60-xsub'"):
+        get_dataset("sbu").protocol("ntu60-xsub")  # another data set's
+
+
+def test_holdout_is_stratified_seeded_and_the_same_for_every_call():
+    metadata = [{"name": f"c{i}", "label": i % 4} for i in range(4 * 10)] + [
+        {"name": "alone", "label": 4}
+    ]
+    split = split_indices(metadata, "holdout")
+    assert split == split_indices(metadata, get_protocol("holdout"))
+    test_labels = Counter(metadata[i]["label"] for i in split["test"])
+    assert test_labels == {label: round(HOLDOUT_FRACTION * 10) for label in range(4)}
+    assert 40 in split["train"]  # a class of one clip trains, never only tests
+    assert sorted(split["train"] + split["test"]) == list(range(41))
+    other = split_indices(metadata, "holdout:0.5")
+    assert Counter(metadata[i]["label"] for i in other["test"]) == {k: 5 for k in range(4)}
+    small = [{"name": "a", "label": 0}, {"name": "b", "label": 0}]
+    assert len(split_indices(small, "holdout")["test"]) == 1  # at least one of two
+    with pytest.raises(ValueError, match=r"\(0, 1\)"):
+        get_protocol("holdout:1.5")
+    with pytest.raises(ValueError, match="no folds"):
+        split_indices(metadata, "holdout", fold=1)

@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from test_export import TOLERANCE, session
-from test_online import model_input, offline_prefix_logits
+from helpers.models import TOLERANCE, model_input, offline_prefix_logits, session
 from typer.testing import CliRunner
 
 from stalstm.cli import app

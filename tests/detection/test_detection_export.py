@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_detector import SETTINGS, detection_model, same, sfinge_stream
+from helpers.models import SETTINGS, detection_model, same, sfinge_stream
 from typer.testing import CliRunner
 
 from stalstm.cli import app

@@ -8,61 +8,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
+from helpers.models import SETTINGS, detection_model, same, sfinge_stream
 
 from stalstm.detection.detector import (
-    DetectionSettings,
     Detector,
     detect_stream,
     detect_streams,
     detection_settings,
 )
-from stalstm.detection.segmenting import Detection, PostProcessing
 from stalstm.errors import DataError, LayoutMismatchError
-from stalstm.model import STALSTMConfig, build_model
-from stalstm.modelfile import LoadedModel, load_model, save_model
-from stalstm.readers.sfinge import SFINGE_CLASSES, read_sfinge_stream
 from stalstm.stream import Stream
-
-SETTINGS = DetectionSettings(
-    background=13,
-    window=3,
-    post_processing=PostProcessing(
-        start_threshold=0.4, start_frames=2, end_threshold=0.3, end_frames=2
-    ),
-)
-
-
-def detection_model(
-    directory: Path, settings: DetectionSettings | None = SETTINGS, boundary_heads: bool = False
-) -> LoadedModel:
-    """A random hand model whose class scores are made large, so that its probabilities swing
-    between classes as a trained detector's do and the tracker opens and closes segments."""
-    torch.manual_seed(3)
-    config = STALSTMConfig(
-        num_joints=20, num_classes=14, main_hidden=24, main_layers=2,
-        spatial_hidden=12, spatial_tanh=12, temporal_hidden=12, boundary_heads=boundary_heads,
-    )  # fmt: skip
-    model = build_model(config)
-    with torch.no_grad():
-        model.main.classifier.weight.mul_(25.0)
-    metadata = {"detection": settings.to_dict()} if settings else {}
-    save_model(
-        directory, model, class_names=[*SFINGE_CLASSES, "background"], layout="hand20",
-        preset="hand", metadata=metadata,
-    )  # fmt: skip
-    return load_model(directory)
-
-
-def same(found: list[Detection], expected: list[Detection]) -> bool:
-    """The same segments (label, frames, report frame); confidences equal up to the float
-    rounding between the fused LSTM over a whole stream and its one-frame steps."""
-    return [d.to_dict() for d in found] == [pytest.approx(d.to_dict(), abs=1e-5) for d in expected]
-
-
-def sfinge_stream(data_root: Path, number: int, frames: int) -> Stream:
-    stream = read_sfinge_stream(data_root / "sfinge3d_v1" / "Sequences" / f"{number}.txt")
-    return Stream(stream.name, stream.joints[:frames], layout=stream.layout)
 
 
 def test_online_equals_offline_on_every_prefix(data_root: Path, tmp_path: Path) -> None:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import save_file
-from training_data import LiftedJointClips, tiny_config
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: run as a script
+from helpers.training_data import LiftedJointClips, tiny_config
 from stalstm.dataset import collate_clips
 from stalstm.training.engine import TrainingSettings, fit
 from stalstm.training.evaluation import accuracy_metrics, predict

@@ -21,7 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import scipy.io
-from crafted_mat import (
+from hypothesis import strategies as st
+
+from helpers.crafted_mat import (
     COMPLEX_FLAG,
     MI_COMPRESSED,
     MI_INT8,
@@ -36,8 +38,7 @@ from crafted_mat import (
     matrix_header,
     zero_bomb,
 )
-from fuzz_mutations import Draw, Mutation
-from hypothesis import strategies as st
+from helpers.fuzz_mutations import Draw, Mutation
 
 MX_CLASSES = [0, MX_CELL, 2, 3, 4, 5, MX_DOUBLE, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 99]
 LOGICAL_FLAG, GLOBAL_FLAG = 0x0200, 0x0400

@@ -56,13 +56,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the helpers package
 
-import fuzz_mat_mutations as mat_mutations
-import fuzz_mutations as mutations
-import fuzz_stream_seeds as stream_seeds
-from fuzz_stream_seeds import NamedSeed
-
+import helpers.fuzz_mat_mutations as mat_mutations
+import helpers.fuzz_mutations as mutations
+import helpers.fuzz_stream_seeds as stream_seeds
+from helpers.fuzz_stream_seeds import NamedSeed
 from stalstm.clip import Clip
 from stalstm.errors import DataError, EmptyFileError, SegmentError
 from stalstm.layouts import Layout, get_layout

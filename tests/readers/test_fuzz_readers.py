@@ -10,9 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from reader_fuzzing import READERS
+from helpers.reader_fuzzing import READERS
 
 HERE = Path(__file__).resolve().parent
+CAMPAIGN = HERE.parent / "helpers" / "reader_fuzzing.py"
 SHORT_PROFILE = 40  # inputs per reader; the same inputs every run (hypothesis derandomized)
 
 
@@ -26,7 +27,7 @@ def test_short_fuzz_campaign_allows_only_clips_and_typed_errors(
     report_path = tmp_path / "report.json"
     completed = subprocess.run(
         [
-            sys.executable, str(HERE / "reader_fuzzing.py"), "--examples", str(SHORT_PROFILE),
+            sys.executable, str(CAMPAIGN), "--examples", str(SHORT_PROFILE),
             "--data", str(data_root), "--json", str(report_path),
             "--failures", str(tmp_path / "failures"),
         ],

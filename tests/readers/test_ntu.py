@@ -21,7 +21,8 @@ from stalstm.errors import (
 from stalstm.readers import read_ntu_skeleton
 
 _spec = importlib.util.spec_from_file_location(
-    "reference_ntu_parser", Path(__file__).resolve().parents[1] / "reference_ntu_parser.py"
+    "reference_ntu_parser",
+    Path(__file__).resolve().parents[1] / "helpers" / "reference_ntu_parser.py",
 )
 reference = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(reference)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from stalstm.clip import Clip
+from stalstm.datasets import list_samples, read_sample
 from stalstm.errors import (
     DataError,
     EmptyFileError,
@@ -24,12 +25,10 @@ from stalstm.errors import (
     UnsafePickleError,
 )
 from stalstm.readers import (
-    list_samples,
     msr_protocol_files,
     read_clip,
     read_generic,
     read_pyskl,
-    read_sample,
     read_sbu_clip,
     write_pyskl,
 )

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.io
-from crafted_mat import (
+from helpers.crafted_mat import (
     COMPLEX_FLAG,
     MI_DOUBLE,
     MI_INT8,
@@ -34,6 +34,7 @@ from crafted_mat import (
     matrix_header,
 )
 
+from stalstm.datasets import list_samples, read_sample
 from stalstm.errors import (
     EmptyFileError,
     JointCountError,
@@ -41,7 +42,7 @@ from stalstm.errors import (
     NonFiniteError,
     TruncatedFileError,
 )
-from stalstm.readers import list_samples, read_clip, read_sample, read_utd_mhad
+from stalstm.readers import read_clip, read_utd_mhad
 from stalstm.readers.matlab import (
     CorruptMatFileError,
     MatVariableError,
@@ -305,7 +306,7 @@ SUBPROCESS_RUNNER = textwrap.dedent(
     import json, resource, struct, sys
     sys.path.insert(0, sys.argv[1])
     import numpy as np
-    from crafted_mat import (MI_DOUBLE, MI_INT8, MI_INT32, MI_MATRIX, MI_UINT32, MX_CELL,
+    from helpers.crafted_mat import (MI_DOUBLE, MI_INT8, MI_INT32, MI_MATRIX, MI_UINT32, MX_CELL,
         MX_DOUBLE, compressed, element, mat_file, matrix, matrix_header, zero_bomb)
     from stalstm.errors import DataError
     from stalstm.readers import read_utd_mhad
@@ -376,7 +377,7 @@ def crafted_outcomes(
     path = folder / "crafted.mat"
     sources = [str(utd_root / "a1_s1_t1_skeleton.mat"), str(plain)]
     result = subprocess.run(
-        [sys.executable, "-c", SUBPROCESS_RUNNER, str(HERE), str(path), *sources],
+        [sys.executable, "-c", SUBPROCESS_RUNNER, str(HERE.parent), str(path), *sources],
         capture_output=True,
         text=True,
         timeout=300,

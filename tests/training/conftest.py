@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from training_data import LiftedJointClips
+from helpers.training_data import LiftedJointClips
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from training_data import LiftedJointClips, tiny_config
+from helpers.training_data import LiftedJointClips, tiny_config
 
 from stalstm.model import STALSTMOutput
 from stalstm.training import TrainingSettings, end_to_end_schedule, fit

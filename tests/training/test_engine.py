@@ -4,14 +4,13 @@ a stage boundary."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import lightning as L
 import pytest
 import torch
+from helpers.training_data import LiftedJointClips, tiny_config
 from lightning.pytorch.callbacks import Callback
-from training_data import LiftedJointClips, tiny_config
 
 from stalstm.dataset import collate_clips
 from stalstm.objective import ObjectiveConfig
@@ -116,14 +115,13 @@ SECOND = [("second", epoch) for epoch in range(3)]
 
 
 @pytest.mark.parametrize(
-    ("stage", "epoch", "ema_decay", "ran_before", "ran_after"),
+    ("stage", "epoch", "ran_before", "ran_after"),
     [
         # killed inside a stage: the resumed run continues "first" from the last.ckpt of epoch
         # 1 (validating at its end, it has one), with the killed epoch 2
-        ("first", 2, 0.0, FIRST, FIRST[2:] + SECOND),
+        ("first", 2, FIRST, FIRST[2:] + SECOND),
         # killed in the first epoch of the next stage: the finished stage is not trained again
-        ("second", 0, 0.0, FIRST + SECOND[:1], SECOND),
-        ("first", 2, 0.9, FIRST, FIRST[2:] + SECOND),
+        ("second", 0, FIRST + SECOND[:1], SECOND),
     ],
 )
 def test_a_resumed_run_trains_only_the_epochs_left_and_ends_with_the_uninterrupted_weights(
@@ -131,13 +129,12 @@ def test_a_resumed_run_trains_only_the_epochs_left_and_ends_with_the_uninterrupt
     clips,
     stage: str,
     epoch: int,
-    ema_decay: float,
     ran_before: list[tuple[str, int]],
     ran_after: list[tuple[str, int]],
 ):
     train_set, validation_set = clips
     config = tiny_config("sta", dropout=0.3)
-    settings = replace(two_stage_settings(), ema_decay=ema_decay)
+    settings = two_stage_settings()
     uninterrupted = fit(config, train_set, tmp_path / "whole", settings, validation_set,
                         collate=collate_clips)  # fmt: skip
 
@@ -188,39 +185,3 @@ def test_fit_trains_with_the_settings_threads_and_gives_the_old_count_back(tmp_p
         collate=collate_clips, callbacks=[recorder])  # fmt: skip
     assert recorder.threads == [2, 2]
     assert torch.get_num_threads() == 1
-
-
-class RecordWeights(Callback):
-    """The model's weights after every optimiser step."""
-
-    def __init__(self) -> None:
-        self.steps: list[dict[str, torch.Tensor]] = []
-
-    def on_train_batch_end(self, trainer, module: StageModule, outputs, batch, batch_idx) -> None:
-        self.steps.append(weights(module.model))
-
-
-def test_ema_ends_a_stage_with_the_moving_average_of_the_weights_after_every_step(
-    tmp_path: Path, clips
-):
-    train_set, _ = clips
-    decay = 0.8
-    settings = TrainingSettings(
-        schedule=end_to_end_schedule(2, OptimiserSettings(learning_rate=1e-2)),
-        batch_size=8, progress_bar=False, ema_decay=decay,
-    )  # fmt: skip
-    recorder = RecordWeights()
-    result = fit(tiny_config("sta", dropout=0.0), train_set, tmp_path, settings,
-                 collate=collate_clips, callbacks=[recorder])  # fmt: skip
-    assert len(recorder.steps) == 2 * -(-len(train_set) // 8)
-    average = dict(recorder.steps[0])
-    for step in recorder.steps[1:]:
-        average = {n: decay * average[n] + (1 - decay) * step[n] for n in average}
-    final = weights(result.model)
-    assert not torch.equal(
-        final["main.classifier.weight"], recorder.steps[-1]["main.classifier.weight"]
-    )
-    for name in average:
-        torch.testing.assert_close(final[name], average[name], rtol=1e-5, atol=1e-6)
-    with pytest.raises(ValueError, match="ema_decay"):
-        TrainingSettings(ema_decay=1.0)

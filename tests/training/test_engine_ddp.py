@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-WORKER = Path(__file__).with_name("ddp_worker.py")
+WORKER = Path(__file__).resolve().parents[1] / "helpers" / "ddp_worker.py"
 
 
 def run(command: list[str], cwd: Path) -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers.training_data import LiftedJointClips, tiny_config
 from lightning.pytorch.callbacks import Callback
 from torch.testing import assert_close
-from training_data import LiftedJointClips, tiny_config
 
 from stalstm.normalisation import InputPlacementWarning
 from stalstm.training import TrainingSettings, end_to_end_schedule, fit

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from stalstm.cli import app
 from stalstm.errors import EmptySplitError
-from stalstm.training.runner import RunExistsError, ablate, cross_validate, evaluate, train
+from stalstm.training.pipeline import RunExistsError
+from stalstm.training.runner import ablate, cross_validate, evaluate, train
 
 TINY = [
     "model.main_hidden=8", "model.main_layers=2", "model.spatial_hidden=8",

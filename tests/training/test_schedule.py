@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from training_data import tiny_config
+from helpers.training_data import tiny_config
 
 from stalstm.training.schedule import (
     FULL_MODEL,

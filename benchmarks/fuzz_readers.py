@@ -1,7 +1,7 @@
 """The long profile of the reader fuzz campaign: ``--examples`` mutated real files per reader.
 
 The campaign itself (readers, seeds, mutations, allowed outcomes, per-input deadline and
-allocation bound) is ``tests/readers/reader_fuzzing.py``; the test suite runs its short profile
+allocation bound) is ``tests/helpers/reader_fuzzing.py``; the test suite runs its short profile
 (40 inputs per reader, the same every run). This script runs it with a random hypothesis seed
 (printed, so a run can be repeated), on one core, under an address-space limit, and prints a table
 of inputs taken per reader and their outcomes. Needs hypothesis (``pip install -e ".[test]"``).
@@ -24,7 +24,7 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 
 
 def load_campaign():
-    path = REPOSITORY / "tests" / "readers" / "reader_fuzzing.py"
+    path = REPOSITORY / "tests" / "helpers" / "reader_fuzzing.py"
     spec = importlib.util.spec_from_file_location("reader_fuzzing", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while it loads

@@ -1,14 +1,15 @@
 """Does STA-LSTM train reliably? The demo task over many seeds and float-rounding perturbations.
 
 For every seed (each seed draws new synthetic data and a new initialisation) and every variant
-(STA-LSTM and the plain LSTM by default), the demo's training (``stalstm.demo.train_variant``,
-the engine every recipe uses) runs once as is and once under each perturbation that should only
-change float rounding or the order of the same computation:
+(STA-LSTM and the plain LSTM by default), the ``demo`` recipe (``stalstm.demo.train_variant``:
+the training pipeline every recipe runs) trains once as is and once under each perturbation that
+should only change float rounding or the order of the same computation:
 
 - ``base``: one torch thread, the clips in the generator's order;
-- ``threads``: two torch threads (the matrix products split their sums differently);
-- ``order``: the same training clips in reverse order, so the seeded sampler forms other
-  batches from the same data.
+- ``threads``: two torch threads while training (``training.threads=2``: the matrix products
+  split their sums differently);
+- ``order``: the same training clips in reverse order
+  (``data.options.reverse_training_order=true``), so the seeded sampler forms other batches.
 
 A run succeeds when its held-out accuracy is >= 0.95 (the demo task is learnable: the plain
 LSTM reaches ~0.99). The table gives each variant's success rate, median and worst accuracy for
@@ -20,7 +21,7 @@ benchmark trains only the runs that have none.
 
     python benchmarks/robustness.py                       # 10 seeds x 3 perturbations x 2 variants
     python benchmarks/robustness.py --seeds 0 1 2 --perturbations base --variants sta
-    python benchmarks/robustness.py --set joint_stage_epochs=8   # any DemoSettings field (YAML)
+    python benchmarks/robustness.py --set model.temporal_bias=0.5   # any demo recipe key
 """
 
 from __future__ import annotations
@@ -31,14 +32,18 @@ import statistics
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from stalstm.training.comparison import paired_by_key
 
 SUCCESS = 0.95
-PERTURBATIONS = ("base", "threads", "order")
+PERTURBATIONS = {  # what each perturbation changes in the demo recipe
+    "base": [],
+    "threads": ["training.threads=2"],
+    "order": ["data.options.reverse_training_order=true"],
+}
 RESULT_FILE = "result.json"
 
 
@@ -47,36 +52,30 @@ class Run:
     variant: str
     seed: int
     perturbation: str
-    overrides: tuple[tuple[str, Any], ...]
+    overrides: tuple[str, ...]
     out: str
 
 
 def run_one(run: Run) -> dict[str, Any]:
     """Train and evaluate one (variant, seed, perturbation) in this (worker) process."""
-    import torch
+    import shutil
 
-    from stalstm.demo import DemoSettings, attention_concentration, demo_data, train_variant
+    from stalstm.demo import demo_recipe, train_variant
 
-    torch.set_num_threads(2 if run.perturbation == "threads" else 1)
-    torch.set_flush_denormal(True)  # as run_demo does
-    settings = replace(DemoSettings(progress_bar=False, seed=run.seed), **dict(run.overrides))
-    train_clips, test_clips = demo_data(settings)
-    if run.perturbation == "order":
-        train_clips = train_clips[::-1]
+    overrides = [f"training.seed={run.seed}", *PERTURBATIONS[run.perturbation], *run.overrides]
+    shutil.rmtree(run.out, ignore_errors=True)  # unfinished: start afresh
     started = time.perf_counter()
-    _, evaluation, warnings = train_variant(settings, run.variant, train_clips, test_clips, run.out)
-    attention = attention_concentration(evaluation, test_clips)
+    trained = train_variant(demo_recipe(overrides), run.variant, run.out, progress_bar=False)
     result = {
         "variant": run.variant,
         "seed": run.seed,
         "perturbation": run.perturbation,
-        "accuracy": evaluation.accuracy,
-        **attention,
-        "warnings": warnings,
+        "accuracy": trained.evaluation.accuracy,
+        **trained.attention,
+        "warnings": trained.summary["warnings"],
         "seconds": round(time.perf_counter() - started, 1),
-        "overrides": [list(item) for item in run.overrides],
+        "overrides": list(run.overrides),
     }
-    Path(run.out).mkdir(parents=True, exist_ok=True)
     (Path(run.out) / RESULT_FILE).write_text(json.dumps(result, indent=1) + "\n")
     return result
 
@@ -87,7 +86,7 @@ def finished(run: Run) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     result = json.loads(path.read_text())
-    if result.get("overrides") != [list(item) for item in run.overrides]:
+    if result.get("overrides") != list(run.overrides):
         raise SystemExit(f"{path} was trained with other settings ({result.get('overrides')})")
     return result
 
@@ -105,7 +104,7 @@ def run_all(runs: list[Run], parallel: int) -> list[dict[str, Any]]:
             _print_run(result, " (earlier)")
             results.append(result)
     single = [run for run in todo if run.perturbation != "threads"]
-    threaded = [run for run in todo if run.perturbation == "threads"]
+    threaded = [run for run in todo if run.perturbation == "threads"]  # alone: two cores each
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max(1, parallel), mp_context=context) as pool:
         for result in pool.map(run_one, single):
@@ -149,19 +148,16 @@ def summarise(results: list[dict[str, Any]]) -> str:
                 f"| {variant} | {perturbation} | {len(chosen)} | {wins}/{len(chosen)} "
                 f"| {statistics.median(chosen):.4f} | {min(chosen):.4f} |"
             )
-    by_key = {(r["variant"], r["seed"], r["perturbation"]): r["accuracy"] for r in results}
-    pairs = [
-        by_key[("sta", seed, perturbation)] - by_key[("lstm", seed, perturbation)]
-        for (variant, seed, perturbation) in by_key
-        if variant == "sta" and ("lstm", seed, perturbation) in by_key
-    ]
-    if len(pairs) >= 2:
-        mean = statistics.mean(pairs)
-        error = statistics.stdev(pairs) / len(pairs) ** 0.5
+
+    def accuracies(variant: str) -> dict[tuple, float]:
+        return {(r["seed"], r["perturbation"]): r["accuracy"] for r in results
+                if r["variant"] == variant}  # fmt: skip
+
+    paired = paired_by_key(accuracies("sta"), accuracies("lstm"))
+    if paired is not None and paired.pairs >= 2:
         lines.append(
-            f"\nSTA - LSTM accuracy, paired by seed and perturbation ({len(pairs)} pairs): "
-            f"mean {100 * mean:+.2f} +/- {100 * error:.2f} points (standard error), "
-            f"median {100 * statistics.median(pairs):+.2f}"
+            f"\nSTA - LSTM accuracy, paired by seed and perturbation: "
+            f"{paired.describe(scale=100, unit=' points')}, median {100 * paired.median:+.2f}"
         )
     return "\n".join(lines)
 
@@ -171,16 +167,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
     parser.add_argument("--variants", nargs="+", default=["sta", "lstm"])
     parser.add_argument("--perturbations", nargs="+", default=list(PERTURBATIONS),
-                        choices=PERTURBATIONS)  # fmt: skip
+                        choices=list(PERTURBATIONS))  # fmt: skip
     parser.add_argument("--parallel", type=int, default=2)
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="a DemoSettings field (value read as YAML)")  # fmt: skip
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a key of the demo recipe (value read as YAML)")  # fmt: skip
     parser.add_argument("--out", type=Path, default=None, help="keep runs and results.json here")
     arguments = parser.parse_args()
-    overrides = []
-    for item in arguments.set:
-        key, _, value = item.partition("=")
-        overrides.append((key, yaml.safe_load(value)))
+    overrides = list(arguments.set)
     out = arguments.out or Path(tempfile.mkdtemp(prefix="stalstm-robustness-"))
     runs = [
         Run(variant, seed, perturbation, tuple(overrides),

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from typer.testing import CliRunner
 
 from stalstm.clip import Clip
 from stalstm.demo import (
@@ -156,11 +155,3 @@ def test_short_demo_writes_everything_and_its_summary_comes_from_the_saved_model
     ]
     assert marked == sorted(test_clips[0].extras["planted_joints"])
     assert saved_figures.inked_share(tmp_path / "attention.png") > 0.3
-
-
-def test_demo_command_is_registered_with_its_out_option() -> None:
-    from stalstm.cli import app
-
-    result = CliRunner().invoke(app, ["demo", "--help"])
-    assert result.exit_code == 0
-    assert "--out" in result.output

@@ -9,9 +9,7 @@ import numpy as np
 import pytest
 from helpers.models import model_input, saved_model, sbu_clip
 from PIL import Image
-from typer.testing import CliRunner
 
-from stalstm.cli import app
 from stalstm.explain import explain_clip, pick_key_frames, running_probability
 from stalstm.predict import predict_clip
 
@@ -94,16 +92,3 @@ def test_running_probability_is_the_softmax_of_the_running_sum() -> None:
         ],  # o = [2,0] [2,1] [2,3]
         rtol=1e-6,
     )
-
-
-def test_explain_command(data_root: Path, tmp_path: Path) -> None:
-    saved_model(tmp_path / "m", joints=30, classes=8, layout="openni15", preset="sbu")
-    clip_file = data_root / "sbu_kinect_interaction/s01s02/08/001/skeleton_pos.txt"
-    result = CliRunner().invoke(
-        app, ["explain", str(tmp_path / "m"), str(clip_file), "--out", str(tmp_path / "o"),
-              "--no-gif"],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    assert {path.name for path in (tmp_path / "o").iterdir()} == {
-        "attention.png", "skeletons.png", "attention.json",
-    }  # fmt: skip

@@ -20,9 +20,7 @@ from helpers.models import (
     sbu_clip,
     session,
 )
-from typer.testing import CliRunner
 
-from stalstm.cli import app
 from stalstm.export import OnnxStreamingRecognizer, export_offline, export_streaming
 from stalstm.model import VARIANTS, STALSTMConfig, build_model
 from stalstm.modelfile import LoadedModel
@@ -140,17 +138,3 @@ def test_every_variant_exports(variant: str, tmp_path: Path) -> None:
     for t in range(5):
         recognizer.update(joints[:, t].numpy())
     np.testing.assert_allclose(recognizer.logits, expected.logits, atol=TOLERANCE)
-
-
-def test_export_command_writes_both_graphs(tmp_path: Path) -> None:
-    saved_model(tmp_path / "m", joints=30, classes=8, layout="openni15", preset="sbu")
-    result = CliRunner().invoke(
-        app,
-        ["export", str(tmp_path / "m"), "--onnx", str(tmp_path / "a.onnx"),
-         "--streaming", str(tmp_path / "b.onnx")],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    for name in ("a.onnx", "b.onnx"):
-        onnx.checker.check_model(str(tmp_path / name))
-    refused = CliRunner().invoke(app, ["export", str(tmp_path / "m")])
-    assert refused.exit_code != 0

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from stalstm.normalisation import input_statistics, placement_warnings, store_statistics
+from stalstm.normalisation import input_statistics, placement_warnings
 from stalstm.readers import read_msr_skeleton
 from stalstm.transforms import build_preset
 
@@ -96,28 +95,3 @@ def test_a_centred_hand_that_moves_is_not_taken_for_raw_coordinates(data_root: P
     still = np.array([[[2.5, 0.0, 0.0], [4.5, 0.0, 0.0]]]).repeat(50, axis=0)
     still = still + np.random.default_rng(0).normal(0.0, 0.05, still.shape)
     assert "far from centred" in " ".join(placement_warnings(input_statistics([still])))
-
-
-def test_info_warns_about_a_raw_store(tmp_path: Path, data_root: Path):
-    from stalstm.cli import app
-    from stalstm.prepare import prepare_dataset
-    from stalstm.store import ClipStore
-
-    # a user's folder of raw clips as the sensor wrote them (MSR: metres, about 2.7 m away)
-    folder = tmp_path / "mine"
-    folder.mkdir()
-    rows = ["clip,label"]
-    for number, path in enumerate(sorted((data_root / "msr_action3d").glob("a0*_e01_*"))[:8]):
-        np.save(folder / f"clip{number}.npy", read_msr_skeleton(path).joints)
-        rows.append(f"clip{number},{number % 2}")
-    (folder / "labels.csv").write_text("\n".join(rows) + "\n")
-    prepare_dataset("generic", folder, tmp_path / "raw", preset="none", layout="msr20")
-    prepare_dataset("generic", folder, tmp_path / "default", layout="msr20")
-    default = ClipStore.open(tmp_path / "default")
-    assert default.info["preset"] == "canonical"  # the generic path's default
-    assert placement_warnings(store_statistics(default)) == []
-    result = CliRunner().invoke(app, ["info", str(tmp_path / "raw")])
-    assert result.exit_code == 0
-    assert "far from centred" in " ".join(result.output.split())
-    quiet = CliRunner().invoke(app, ["info", str(tmp_path / "default")])
-    assert quiet.exit_code == 0 and "warning" not in quiet.output

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import os
-import pickle
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from helpers.models import model_input, saved_model
-from typer.testing import CliRunner
 
-from stalstm.cli import app
 from stalstm.errors import LayoutMismatchError
 from stalstm.model import STALSTMConfig, build_model
 from stalstm.modelfile import load_model, save_model
@@ -82,28 +77,3 @@ def test_fit_persons_pads_and_cuts() -> None:
     np.testing.assert_array_equal(padded[:, :1], joints[:, :1])
     assert padded.shape == (4, 2, 5, 3) and not padded[:, 1].any()  # an absent person: zeros
     assert fit_persons(joints, 3) is joints
-
-
-def test_predict_command_json_and_errors(data_root: Path, tmp_path: Path) -> None:
-    saved_model(tmp_path / "s", joints=30, classes=8, layout="openni15", preset="sbu")
-    runner = CliRunner()
-    result = runner.invoke(
-        app, ["predict", str(tmp_path / "s"), str(data_root / SBU_FILE), "--json", "-k", "2"]
-    )
-    assert result.exit_code == 0, result.output
-    record = json.loads(result.stdout.strip())
-    assert record["clip"] == "s01s02/08/001" and len(record["top"]) == 2
-
-    wrong = runner.invoke(app, ["predict", str(tmp_path / "s"), str(data_root / NTU_FILE)])
-    assert wrong.exit_code == 1 and "layout mismatch" in wrong.output
-
-    marker = tmp_path / "marker"
-
-    class WritesMarker:
-        def __reduce__(self) -> tuple:
-            return (os.system, (f"touch {marker}",))
-
-    (tmp_path / "evil.pt").write_bytes(pickle.dumps(WritesMarker()))
-    evil = runner.invoke(app, ["predict", str(tmp_path / "evil.pt"), str(data_root / SBU_FILE)])
-    assert evil.exit_code == 1 and "--allow-pickle" in evil.output
-    assert not marker.exists()

@@ -100,7 +100,7 @@ def test_stream_equals_the_offline_model_on_every_prefix(utd_model) -> None:
     for t, frame in enumerate(clip.joints):
         recognizer.update(frame)
         np.testing.assert_allclose(recognizer.logits, expected[t], rtol=1e-5, atol=1e-5)
-    result = CliRunner().invoke(app, ["stream", str(model_folder), str(clip_path), "--lines"])
+    result = CliRunner().invoke(app, ["stream", str(model_folder), str(clip_path)])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert len(lines) == clip.num_frames

@@ -2,11 +2,16 @@
 AAAI 2017), with readers for the standard skeleton data sets, training, attention pictures,
 online recognition and export."""
 
+from importlib import metadata as _metadata
+
 from stalstm.clip import Clip
 from stalstm.model import STALSTM, ModelState, STALSTMConfig, STALSTMOutput, build_model
 from stalstm.objective import ObjectiveConfig, regularised_loss
 
-__version__ = "0.1.0"
+try:  # one source of truth: the version pyproject.toml gives the installed package
+    __version__ = _metadata.version("stalstm")
+except _metadata.PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "STALSTM",

@@ -82,9 +82,11 @@ class UnsafePickleError(DataError):
     kind = "refused pickle"
 
 
-class EmptySplitError(StalstmError):
+class EmptySplitError(DataError):
     """A protocol leaves the training or the test split of a data set empty (e.g. the cross-view
     protocol on clips from one camera): training or testing on nothing is refused up front."""
+
+    kind = "empty split"
 
 
 class SegmentError(DataError):

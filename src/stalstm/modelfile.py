@@ -241,7 +241,7 @@ def load_model(directory_or_file: str | Path, allow_pickle: bool = False) -> Loa
     if not path.exists():
         raise DataError(path, "no such model file or directory")
     if path.is_dir():
-        return _load_directory(path)
+        return _load_directory(_model_folder(path))
     if path.name in (WEIGHTS_FILE, DESCRIPTION_FILE):
         return _load_directory(path.parent)  # parsed as JSON + safetensors, whatever its bytes
     if allow_pickle:
@@ -256,6 +256,27 @@ def load_model(directory_or_file: str | Path, allow_pickle: bool = False) -> Loa
         )
     raise DataError(
         path, f"not a model: expected a directory with {WEIGHTS_FILE} and {DESCRIPTION_FILE}"
+    )
+
+
+RUN_MODEL_FOLDER = "model"  # where a training run keeps its model (stalstm.training.pipeline)
+
+
+def _model_folder(folder: Path) -> Path:
+    """A model folder, or a training run's folder standing for the model it holds."""
+    if (folder / DESCRIPTION_FILE).is_file() or (folder / WEIGHTS_FILE).is_file():
+        return folder
+    inside = folder / RUN_MODEL_FOLDER
+    if (inside / DESCRIPTION_FILE).is_file():
+        return inside
+    if (folder / "run.json").is_file():
+        raise DataError(
+            folder, f"a training run without its model yet ({inside} is written when it ends)"
+        )
+    raise DataError(
+        folder,
+        f"not a model folder (no {DESCRIPTION_FILE}) nor a training run's folder (no "
+        f"{RUN_MODEL_FOLDER}/{DESCRIPTION_FILE})",
     )
 
 

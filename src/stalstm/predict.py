@@ -11,7 +11,7 @@ what it has and what the model expects.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,3 +169,20 @@ def predict_files(
         )
         for path in paths
     ]
+
+
+def predict_each(
+    loaded: LoadedModel,
+    paths: Iterable[str | Path],
+    *,
+    top_k: int = 5,
+    layout: str | None = None,
+) -> Iterator[Prediction | DataError]:
+    """``predict_files`` input by input: each input's prediction, or the typed error it raised
+    (naming its file), so that one bad input does not stop the others."""
+    for path in paths:
+        try:
+            clip = read_input(path, layout, loaded.layout_object or loaded.layout)
+            yield predict_clip(loaded, clip, top_k=top_k, source=path)
+        except DataError as error:
+            yield error

@@ -9,9 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers.models import SETTINGS, detection_model, same, sfinge_stream
-from typer.testing import CliRunner
 
-from stalstm.cli import app
 from stalstm.detection.detector import detect_stream, stream_model_joints
 from stalstm.export import OnnxStreamingDetector, export_detection
 
@@ -37,12 +35,3 @@ def test_detection_step_matches_the_detector(
     expected = detect_stream(loaded, stream, settings)
     np.testing.assert_allclose(probabilities, expected.probabilities, atol=1e-4)
     assert expected.detections and same(onnx_detector.detections(), expected.detections)
-
-
-def test_export_command_writes_the_detection_step(tmp_path: Path) -> None:
-    detection_model(tmp_path / "model")
-    result = CliRunner().invoke(
-        app, ["export", str(tmp_path / "model"), "--detection", str(tmp_path / "step.onnx")]
-    )
-    assert result.exit_code == 0, result.output
-    assert (tmp_path / "step.onnx").is_file()

@@ -8,17 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers.models import detection_model
-from typer.testing import CliRunner
 
-from stalstm.cli import app
 from stalstm.clip import Clip
 from stalstm.detection.building import build_streams
-from stalstm.detection.detector import detect_stream
 from stalstm.detection.recipe import DetectionRecipe
 from stalstm.detection.training import DetectionTask, train_detector
 from stalstm.modelfile import load_model
-from stalstm.readers import read_stream
 from stalstm.readers.stream_folder import write_stream_folder
 from stalstm.training.recipes import RecipeError, load_recipe, recipe_from_dict
 
@@ -126,42 +121,6 @@ def test_detection_on_streams_built_from_a_clip_data_set(tmp_path: Path, monkeyp
     # detector that never leaves background scores 0 on the first and about 0.25 on the last)
     assert summary["detection_rate"] == 1.0 and summary["false_positives_per_stream"] == 0.0
     assert summary["frame_f1"] > 0.8
-
-
-def test_detect_command_prints_segments_and_writes_timeline(data_root: Path, tmp_path: Path):
-    loaded = detection_model(tmp_path / "model")
-    path = data_root / "sfinge3d_v1" / "Sequences" / "1.txt"
-    runner = CliRunner()
-    result = runner.invoke(app, ["detect", str(tmp_path / "model"), str(path), "--json"])
-    assert result.exit_code == 0, result.output
-    lines = [json.loads(line) for line in result.output.splitlines()]
-    expected = detect_stream(loaded, read_stream(path)).detections
-    assert len(lines) == len(expected) > 0
-    assert [(line["class"], line["start"], line["end"]) for line in lines] == [
-        (loaded.class_names[d.label], d.start, d.end) for d in expected
-    ]
-    result = runner.invoke(
-        app, ["detect", str(tmp_path / "model"), str(path), "--out", str(tmp_path / "out")]
-    )
-    assert result.exit_code == 0, result.output
-    assert f"{path}: " in result.output and "confidence" in result.output
-    document = json.loads((tmp_path / "out" / "segments.json").read_text())
-    assert (
-        document["streams"][0]["truth"][0] == {"class": "pinch", "label": 7, "start": 50, "end": 92}
-        or document["streams"][0]["truth"][0]["start"] == 50
-    )
-    assert (tmp_path / "out" / "timeline-1.png").is_file()
-
-
-def test_detect_command_refuses_what_it_cannot_detect(data_root: Path, tmp_path: Path) -> None:
-    detection_model(tmp_path / "classifier", settings=None)
-    path = data_root / "sfinge3d_v1" / "Sequences" / "1.txt"
-    result = CliRunner().invoke(app, ["detect", str(tmp_path / "classifier"), str(path)])
-    assert result.exit_code == 1 and "not trained for detection" in result.output
-    detection_model(tmp_path / "model")
-    dictionary = data_root / "sfinge3d_v1" / "Dictionary" / "1" / "1.txt"  # ';'-separated
-    result = CliRunner().invoke(app, ["detect", str(tmp_path / "model"), str(dictionary)])
-    assert result.exit_code == 1 and "unknown stream format" in result.output
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,11 @@ import numpy as np
 import pytest
 
 from stalstm.errors import DataError, LayoutMismatchError, NonFiniteError, SegmentError
-from stalstm.readers.stream_folder import read_stream_folder, write_stream_folder
+from stalstm.readers.stream_folder import (
+    TouchingSegmentsWarning,
+    read_stream_folder,
+    write_stream_folder,
+)
 from stalstm.stream import Segment, Stream
 
 
@@ -56,7 +60,7 @@ def test_write_and_read_back(tmp_path: Path) -> None:
         ("morning,wave,0,30\n", SegmentError, "<= 29", 2),  # one past the last frame
         ("morning,wave,-1,9\n", SegmentError, "not a frame number", 2),
         ("morning,wave,1.5,9\n", SegmentError, "not a frame number", 2),
-        ("morning,wave,0,9\nmorning,clap,9,12\n", SegmentError, "overlaps 0-9", 3),
+        ("morning,wave,0,9\nmorning,clap,8,12\n", SegmentError, "overlaps 0-9", 3),
         ("night,wave,0,9\n", DataError, r"no \.npy or \.csv file for stream 'night'", 2),
         ("morning,,0,9\n", DataError, "empty label", 2),
     ],
@@ -66,6 +70,21 @@ def test_bad_segments_name_their_line(tmp_path: Path, segments, error, message, 
     with pytest.raises(error, match=message) as caught:
         read_stream_folder(folder, "coco17")
     assert caught.value.line == line and "segments.csv" in str(caught.value)
+
+
+def test_an_end_on_the_next_start_is_read_by_the_rule_with_a_warning(tmp_path: Path) -> None:
+    folder = make_folder(tmp_path, "morning,clap,9,12\nmorning,wave,0,9\n")
+    with pytest.warns(TouchingSegmentsWarning, match=r"line 3: segment 0-9 .* read as 0-8"):
+        streams = {s.name: s for s in read_stream_folder(folder, "coco17").streams}
+    stream = streams["morning"]
+    assert [(segment.start, segment.end) for segment in stream.segments] == [(0, 8), (9, 12)]
+    assert stream.frame_labels[8] == stream.segments[0].label != stream.frame_labels[9]
+
+
+def test_a_true_overlap_says_how_to_fix_it(tmp_path: Path) -> None:
+    folder = make_folder(tmp_path, "morning,wave,0,9\nmorning,clap,7,12\n")
+    with pytest.raises(SegmentError, match="by 3 frames: end the earlier one before frame 7"):
+        read_stream_folder(folder, "coco17")
 
 
 @pytest.mark.parametrize(

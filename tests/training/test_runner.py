@@ -90,7 +90,7 @@ def test_evaluation_is_keyed_by_clip_name_with_class_names(sbu_run):
 def test_evaluate_on_the_train_split_and_through_the_command_line(sbu_run):
     _, out = sbu_run
     assert evaluate(out, "train")["clips"] == 227
-    result = CliRunner().invoke(app, ["eval", str(out), "--split", "test"])
+    result = CliRunner().invoke(app, ["eval", str(out), "--split", "test", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["clips"] == 55
 

@@ -1,42 +1,30 @@
 """Commands that use a trained model: predict, explain, stream, detect, export. Each is one call
 into the Python API (stalstm.predict, stalstm.explain, stalstm.online, stalstm.detection,
-stalstm.export); torch and matplotlib are imported inside the commands so that
-``stalstm --help`` stays quick."""
+stalstm.export). MODEL is a model folder or the run folder that holds one."""
 
 from __future__ import annotations
 
-import functools
-import json
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from stalstm.cli.common import (
+    AllowPickleOption,
+    JsonOption,
+    LayoutOption,
+    ModelArgument,
+    QuietOption,
+    command,
+    describe,
+    echo_json,
+    out_option,
+)
+
 if TYPE_CHECKING:
-    import numpy as np
-
     from stalstm.modelfile import LoadedModel
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-ModelArgument = Annotated[
-    Path, typer.Argument(help="Model directory (model.safetensors + model.json).")
-]
-AllowPickle = Annotated[
-    bool,
-    typer.Option(
-        "--allow-pickle",
-        help="Allow a pickle-based torch file (.pt/.ckpt). Unpickling runs code: trust needed.",
-    ),
-]
-LayoutOption = Annotated[
-    str | None,
-    typer.Option("--layout", help="Layout of inputs whose format does not say (generic, 2D)."),
-]
 
 
 def _load(model: Path, allow_pickle: bool) -> LoadedModel:
@@ -45,52 +33,55 @@ def _load(model: Path, allow_pickle: bool) -> LoadedModel:
     return load_model(model, allow_pickle=allow_pickle)
 
 
-def _fail_on_bad_input(function: Callable[P, R]) -> Callable[P, R]:
-    """Print a StalstmError as one line and exit 1, instead of a traceback."""
-
-    @functools.wraps(function)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from stalstm.errors import StalstmError
-
-        try:
-            return function(*args, **kwargs)
-        except StalstmError as error:
-            typer.echo(f"error: {error}", err=True)
-            raise typer.Exit(code=1) from error
-
-    return wrapper
-
-
-@_fail_on_bad_input
+@command
 def predict(
     model: ModelArgument,
-    inputs: Annotated[list[Path], typer.Argument(help="Skeleton files of any readable kind.")],
-    top_k: Annotated[int, typer.Option("--top-k", "-k", help="Classes to show per input.")] = 5,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(metavar="INPUT", help="Skeleton files of any readable kind."),
+    ],
+    top_k: Annotated[
+        int, typer.Option("--top-k", "-k", metavar="K", help="Classes to show per input.")
+    ] = 5,
     layout: LayoutOption = None,
-    allow_pickle: AllowPickle = False,
+    as_json: JsonOption = False,
+    allow_pickle: AllowPickleOption = False,
 ) -> None:
-    """Top-k classes with probabilities for each input."""
-    from stalstm.predict import predict_files
+    """Top-k classes with probabilities for each input. An input that cannot be read is
+    reported (error: FILE: WHY) and the others still predicted; the exit status is then 1."""
+    from stalstm.errors import DataError
+    from stalstm.predict import predict_each
 
-    for prediction in predict_files(_load(model, allow_pickle), inputs, top_k=top_k, layout=layout):
-        if as_json:
-            typer.echo(json.dumps(prediction.to_dict()))
+    loaded = _load(model, allow_pickle)
+    failed = 0
+    for outcome in predict_each(loaded, inputs, top_k=top_k, layout=layout):
+        if isinstance(outcome, DataError):
+            failed += 1
+            typer.echo(f"error: {describe(outcome)}", err=True)
+            if as_json:
+                echo_json({"source": outcome.where, "error": describe(outcome)})
+        elif as_json:
+            echo_json(outcome.to_dict())
         else:
-            ranked = ", ".join(f"{name} {prob:.3f}" for name, prob in prediction.top)
-            typer.echo(f"{prediction.source}: {ranked}")
+            ranked = ", ".join(f"{name} {prob:.3f}" for name, prob in outcome.top)
+            typer.echo(f"{outcome.source}: {ranked}")
+    if failed:
+        typer.echo(f"error: {failed} of {len(inputs)} inputs could not be predicted", err=True)
+        raise typer.Exit(code=1)
 
 
-@_fail_on_bad_input
+@command
 def explain(
     model: ModelArgument,
     input_file: Annotated[Path, typer.Argument(metavar="INPUT", help="One skeleton file.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the pictures.")],
+    out: Annotated[Path, out_option("Folder for the pictures and attention.json.")],
     gif: Annotated[bool, typer.Option(help="Also write the animated GIF.")] = True,
     layout: LayoutOption = None,
-    allow_pickle: AllowPickle = False,
+    as_json: JsonOption = False,
+    allow_pickle: AllowPickleOption = False,
 ) -> None:
-    """Attention heatmap, beta curve, key-frame skeletons, GIF and attention.json for a clip."""
+    """Where the model looked in one clip: the attention heatmap, the beta curve, key-frame
+    skeletons, a GIF and attention.json."""
     from stalstm.explain import explain_clip
     from stalstm.predict import read_input
 
@@ -98,97 +89,87 @@ def explain(
     clip = read_input(input_file, layout, loaded.layout_object or loaded.layout)
     explanation = explain_clip(loaded, clip, out, source=input_file, gif=gif)
     name, probability = explanation.prediction.top[0]
+    if as_json:
+        echo_json({
+            **explanation.prediction.to_dict(), "key_frames": explanation.key_frames,
+            "files": {kind: str(path) for kind, path in explanation.files.items()},
+        })  # fmt: skip
+        return
     typer.echo(f"{input_file}: {name} {probability:.3f}; key frames {explanation.key_frames}")
     for kind, path in explanation.files.items():
         typer.echo(f"  {kind}: {path}")
 
 
-@_fail_on_bad_input
+@command
 def stream(
     model: ModelArgument,
     input_file: Annotated[Path, typer.Argument(metavar="INPUT", help="One skeleton file.")],
-    fps: Annotated[float, typer.Option(help="Replay speed; 0 for as fast as possible.")] = 0.0,
-    lines: Annotated[bool, typer.Option(help="Print one line a frame, no live display.")] = False,
+    fps: Annotated[
+        float, typer.Option("--fps", metavar="FPS", help="Replay speed; 0 for as fast as possible.")
+    ] = 0.0,
     layout: LayoutOption = None,
-    allow_pickle: AllowPickle = False,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+    allow_pickle: AllowPickleOption = False,
 ) -> None:
-    """Replay a clip frame by frame, showing the running top class of the online recogniser."""
+    """Replay a recording frame by frame through the online recogniser, printing the running
+    top class after every frame (--json: one JSON line a frame; --quiet: the last one only)."""
     from stalstm.online import replay_clip
     from stalstm.predict import read_input
 
     loaded = _load(model, allow_pickle)
     clip = read_input(input_file, layout, loaded.layout_object or loaded.layout)
-    updates = replay_clip(loaded, clip, source=str(input_file))
-    live = not lines and sys.stdout.isatty()
+    names = loaded.class_names
 
-    def describe(frame: int, probabilities: np.ndarray) -> str:
+    def event(frame: int, probabilities) -> dict:
         best = int(probabilities.argmax())
+        return {"frame": frame, "class": names[best], "probability": float(probabilities[best])}
+
+    def line(values: dict) -> str:
         return (
-            f"frame {frame + 1:>4}/{clip.num_frames}  "
-            f"{loaded.class_names[best]} {probabilities[best]:.3f}"
+            f"frame {values['frame'] + 1:>4}/{clip.num_frames}  {values['class']} "
+            f"{values['probability']:.3f}"
         )
 
-    if not live:
-        for frame, probabilities in updates:
-            typer.echo(describe(frame, probabilities))
+    live = not (as_json or quiet) and sys.stdout.isatty()
+    display = None
+    if live:
+        from rich.live import Live
+
+        display = Live("", refresh_per_second=20)
+        display.start()
+    last = None
+    try:
+        for frame, probabilities in replay_clip(loaded, clip, source=str(input_file)):
+            last = event(frame, probabilities)
+            if as_json:
+                echo_json(last)
+            elif display is not None:
+                display.update(line(last))
+            elif not quiet:
+                typer.echo(line(last))
             if fps > 0:
                 time.sleep(1.0 / fps)
-        return
-    from rich.live import Live
-
-    with Live("", refresh_per_second=20) as display:
-        for frame, probabilities in updates:
-            display.update(describe(frame, probabilities))
-            if fps > 0:
-                time.sleep(1.0 / fps)
+    finally:
+        if display is not None:
+            display.stop()
+    if quiet and last is not None:
+        typer.echo(line(last))
 
 
-@_fail_on_bad_input
-def export(
-    model: ModelArgument,
-    onnx: Annotated[Path | None, typer.Option("--onnx", help="Offline ONNX file to write.")] = None,
-    streaming: Annotated[
-        Path | None, typer.Option("--streaming", help="Streaming step ONNX file to write.")
-    ] = None,
-    detection: Annotated[
-        Path | None,
-        typer.Option("--detection", help="Detection step ONNX file (a detection model)."),
-    ] = None,
-    allow_pickle: AllowPickle = False,
-) -> None:
-    """Export to ONNX: whole clips (dynamic batch and time), one frame + state a step, and/or
-    a detection model's step (this frame's probabilities over the classes and background)."""
-    from stalstm.export import export_model
-
-    if onnx is None and streaming is None and detection is None:
-        raise typer.BadParameter("give --onnx, --streaming and/or --detection")
-    loaded = _load(model, allow_pickle)
-    window = 1
-    if detection is not None:
-        from stalstm.detection.detector import detection_settings
-
-        window = detection_settings(loaded).window
-    written = export_model(loaded.model, onnx, streaming, detection, window)
-    for path in written:
-        typer.echo(f"wrote {path}")
-
-
-@_fail_on_bad_input
+@command
 def detect(
     model: ModelArgument,
     streams: Annotated[
         list[Path],
-        typer.Argument(metavar="STREAM...", help="Untrimmed streams (.txt, .npy, .csv)."),
+        typer.Argument(metavar="STREAM", help="Untrimmed streams (.txt, .npy, .csv)."),
     ],
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object a segment.")
-    ] = False,
     out: Annotated[
-        Path | None,
-        typer.Option("--out", "-o", help="Folder for segments.json and a timeline per stream."),
+        Path | None, out_option("Folder for segments.json and a timeline picture per stream.")
     ] = None,
     layout: LayoutOption = None,
-    allow_pickle: AllowPickle = False,
+    as_json: JsonOption = False,
+    allow_pickle: AllowPickleOption = False,
 ) -> None:
     """Detect the actions in untrimmed streams with a detection model: one segment a line
     (class, first and last frame counted from 0, confidence, the frame the online detector
@@ -205,8 +186,8 @@ def detect(
     for path, result in zip(streams, results, strict=True):
         for detection in result.detections:
             if as_json:
-                line = {"stream": str(path), "class": names[detection.label], **detection.to_dict()}
-                typer.echo(json.dumps(line))
+                echo_json({"stream": str(path), "class": names[detection.label],
+                           **detection.to_dict()})  # fmt: skip
             else:
                 typer.echo(
                     f"{path}: {names[detection.label]} frames {detection.start}-{detection.end} "
@@ -214,18 +195,59 @@ def detect(
                     f"{detection.reported_at})"
                 )
     if out is not None:
+        import json
+
         from stalstm.detection.pictures import plot_timeline, segments_document
 
         out.mkdir(parents=True, exist_ok=True)
         document = segments_document(read, results, names)
         (out / "segments.json").write_text(json.dumps(document, indent=2) + "\n")
-        for stream, result in zip(read, results, strict=True):
-            plot_timeline(stream, result, names, out / f"timeline-{stream.name}.png")
+        for one, result in zip(read, results, strict=True):
+            plot_timeline(one, result, names, out / f"timeline-{one.name}.png")
         if not as_json:
             typer.echo(f"wrote {out / 'segments.json'} and {len(read)} timeline(s)")
 
 
+@command
+def export(
+    model: ModelArgument,
+    onnx: Annotated[
+        Path | None, typer.Option("--onnx", metavar="FILE", help="Offline ONNX file to write.")
+    ] = None,
+    streaming: Annotated[
+        Path | None,
+        typer.Option("--streaming", metavar="FILE", help="Streaming step ONNX file to write."),
+    ] = None,
+    detection: Annotated[
+        Path | None,
+        typer.Option(
+            "--detection", metavar="FILE", help="Detection step ONNX file (a detection model)."
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+    allow_pickle: AllowPickleOption = False,
+) -> None:
+    """Export to ONNX: whole clips (dynamic batch and time), one frame + state a step, and/or
+    a detection model's step (this frame's probabilities over the classes and background)."""
+    from stalstm.export import export_model
+
+    if onnx is None and streaming is None and detection is None:
+        raise ValueError("export: give --onnx, --streaming and/or --detection")
+    loaded = _load(model, allow_pickle)
+    window = 1
+    if detection is not None:
+        from stalstm.detection.detector import detection_settings
+
+        window = detection_settings(loaded).window
+    written = export_model(loaded.model, onnx, streaming, detection, window)
+    if as_json:
+        echo_json({"written": [str(path) for path in written]})
+        return
+    for path in written:
+        typer.echo(f"wrote {path}")
+
+
 def register(app: typer.Typer) -> None:
     """Add this group's commands to the application."""
-    for command in (predict, explain, stream, detect, export):
-        app.command()(command)
+    for function in (predict, explain, stream, detect, export):
+        app.command()(function)

@@ -1,131 +1,145 @@
-"""Training commands: ``train``, ``eval``, ``cv`` and ``ablate``, each one call into
-``stalstm.training.runner``; torch and Lightning are imported inside the commands."""
+"""Training commands: ``train`` (a recogniser or a detector, whichever the recipe describes:
+``stalstm.tasks.train``), ``eval``, ``cv`` and ``ablate`` (``stalstm.training.runner``)."""
 
 from __future__ import annotations
 
-import json
+import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-RECIPE_HELP = "A shipped recipe (sbu, msr-cs, ntu60-xsub, ntu60-xview, ntu120-xsub, ntu120-xset, "
-RECIPE_HELP += (
-    "generic; detection: sfinge3d-detect, msr-detect, generic-detect) or a recipe YAML file."
+from stalstm.cli.common import (
+    DataOption,
+    JsonOption,
+    LayoutOption,
+    QuietOption,
+    RecipeOption,
+    SetOption,
+    command,
+    echo_json,
+    out_option,
 )
-DATA_HELP = "A prepared store, or a raw data-set folder (prepared into a cache on first use)."
-SET_HELP = "Override a recipe key, e.g. --set schedule.epochs=50 (repeatable)."
+
+ParallelOption = Annotated[
+    int,
+    typer.Option("--parallel", min=1, metavar="N", help="Trainings run side by side (processes)."),
+]
+ResumeOption = Annotated[
+    bool, typer.Option("--resume", help="Continue a killed run in --out (finished parts kept).")
+]
 
 
-def _fail(error: Exception) -> None:
-    typer.echo(f"error: {error}", err=True)
-    raise typer.Exit(2) from error
+def _report(out: Path, summary: dict[str, Any], as_json: bool) -> None:
+    """The run's summary: its Markdown table, or the summary as one JSON line (once under
+    torchrun: rank 0)."""
+    if os.environ.get("RANK", "0") != "0":
+        return
+    if as_json:
+        echo_json(summary)
+    elif (out / "summary.md").is_file():
+        typer.echo((out / "summary.md").read_text())
 
 
-def _known_errors() -> tuple[type[Exception], ...]:
-    from stalstm.errors import StalstmError
-    from stalstm.training.pipeline import RunExistsError
-
-    return (StalstmError, RunExistsError, FileNotFoundError, ValueError)
-
-
-def _print_table(out: Path) -> None:
-    import os
-
-    table = out / "summary.md"
-    if table.is_file() and os.environ.get("RANK", "0") == "0":  # once under torchrun
-        typer.echo(table.read_text())
+def _overrides(overrides: list[str] | None, layout: str | None) -> list[str]:
+    return [*(overrides or ()), *([f"data.layout={layout}"] if layout else [])]
 
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to the application."""
 
     @app.command()
+    @command
     def train(
-        recipe: Annotated[str, typer.Option("--recipe", help=RECIPE_HELP)],
-        data: Annotated[Path, typer.Option("--data", help=DATA_HELP)],
-        out: Annotated[Path, typer.Option("--out", help="Run folder to write.")],
+        recipe: RecipeOption,
+        out: Annotated[Path, out_option("Run folder to write.")],
+        data: DataOption = None,
+        layout: LayoutOption = None,
         fold: Annotated[
-            int | None, typer.Option("--fold", help="Test fold of a cross-validated recipe.")
+            int | None,
+            typer.Option("--fold", metavar="K", help="Test fold of a cross-validated recipe."),
         ] = None,
-        overrides: Annotated[list[str] | None, typer.Option("--set", help=SET_HELP)] = None,
-        resume: Annotated[
-            bool, typer.Option("--resume", help="Continue a killed run in --out.")
-        ] = False,
-        quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+        overrides: SetOption = None,
+        resume: ResumeOption = False,
+        quiet: QuietOption = False,
+        as_json: JsonOption = False,
     ) -> None:
-        """Train one model by a recipe; writes checkpoints, logs, the model, its evaluation and
-        summary.json into --out. Under torchrun, trains with DDP over all its processes."""
+        """Train one model by a recipe (a recogniser, or a detector for a detection recipe);
+        writes checkpoints, logs, the model, its evaluation and summary.json into --out. Under
+        torchrun, trains with DDP over all its processes."""
         from stalstm.tasks import train as train_run
 
-        try:
-            train_run(recipe, data, out, fold, overrides or (), resume=resume,
-                      progress_bar=not quiet)  # fmt: skip
-        except _known_errors() as error:
-            _fail(error)
-        _print_table(out)
+        result = train_run(recipe, data, out, fold, _overrides(overrides, layout),
+                           resume=resume, progress_bar=not (quiet or as_json))  # fmt: skip
+        _report(out, result.summary, as_json)
 
     @app.command("eval")
+    @command
     def evaluate(
-        run: Annotated[Path, typer.Argument(help="A run folder written by `stalstm train`.")],
-        split: Annotated[str, typer.Option("--split", help="train or test.")] = "test",
+        run: Annotated[
+            Path, typer.Argument(metavar="RUN", help="A run folder written by `stalstm train`.")
+        ],
+        split: Annotated[
+            str, typer.Option("--split", metavar="SPLIT", help="train or test.")
+        ] = "test",
         data: Annotated[
-            Path | None, typer.Option("--data", help="Data, if moved since training.")
+            Path | None,
+            typer.Option("--data", metavar="DIR", help="The data, if moved since training."),
         ] = None,
+        as_json: JsonOption = False,
     ) -> None:
-        """Evaluate a run's final model on a split: metrics, confusion matrix (CSV, PNG), per-clip
-        scores keyed by clip name, into RUN/evaluation-SPLIT/."""
+        """Evaluate a recognition run's final model on a split: metrics, confusion matrix (CSV,
+        PNG), per-clip scores keyed by clip name, into RUN/evaluation-SPLIT/."""
         from stalstm.training.runner import evaluate as evaluate_run
 
-        try:
-            metrics = evaluate_run(run, split, data)
-        except _known_errors() as error:
-            _fail(error)
-        typer.echo(json.dumps(metrics, indent=2))
+        metrics = evaluate_run(run, split, data)
+        if as_json:
+            echo_json(metrics)
+            return
+        typer.echo(f"{run} ({split}): " + ", ".join(
+            f"{key} {100 * metrics[key]:.1f} %" for key in ("top1", "top5", "mean_class_accuracy")
+        ))  # fmt: skip
 
     @app.command()
+    @command
     def cv(
-        recipe: Annotated[str, typer.Option("--recipe", help=RECIPE_HELP)],
-        data: Annotated[Path, typer.Option("--data", help=DATA_HELP)],
-        out: Annotated[Path, typer.Option("--out", help="Folder of the fold runs and summary.")],
-        overrides: Annotated[list[str] | None, typer.Option("--set", help=SET_HELP)] = None,
-        parallel: Annotated[
-            int, typer.Option("--parallel", min=1, help="Folds trained side by side.")
-        ] = 2,
-        resume: Annotated[
-            bool, typer.Option("--resume", help="Continue: finished folds are kept.")
-        ] = False,
+        recipe: RecipeOption,
+        out: Annotated[Path, out_option("Folder of the fold runs and the summary.")],
+        data: DataOption = None,
+        layout: LayoutOption = None,
+        overrides: SetOption = None,
+        parallel: ParallelOption = 2,
+        resume: ResumeOption = False,
+        quiet: QuietOption = False,
+        as_json: JsonOption = False,
     ) -> None:
-        """Cross-validate a recipe over its folds; writes summary.json (folds, mean_accuracy,
-        std_accuracy, seconds) and summary.md."""
+        """Cross-validate a recognition recipe over its folds; writes summary.json (folds,
+        mean_accuracy, std_accuracy, seconds) and summary.md."""
         from stalstm.training.runner import cross_validate
 
-        try:
-            cross_validate(recipe, data, out, overrides or (), parallel=parallel, resume=resume)
-        except _known_errors() as error:
-            _fail(error)
-        _print_table(out)
+        summary = cross_validate(recipe, data, out, _overrides(overrides, layout),
+                                 parallel=parallel, resume=resume,
+                                 progress_bar=not (quiet or as_json))  # fmt: skip
+        _report(out, summary, as_json)
 
     @app.command()
+    @command
     def ablate(
-        recipe: Annotated[str, typer.Option("--recipe", help=RECIPE_HELP)],
-        data: Annotated[Path, typer.Option("--data", help=DATA_HELP)],
-        out: Annotated[Path, typer.Option("--out", help="Folder of the runs and summary.")],
-        overrides: Annotated[list[str] | None, typer.Option("--set", help=SET_HELP)] = None,
-        parallel: Annotated[
-            int, typer.Option("--parallel", min=1, help="Runs trained side by side.")
-        ] = 2,
-        resume: Annotated[
-            bool, typer.Option("--resume", help="Continue: finished runs are kept.")
-        ] = False,
+        recipe: RecipeOption,
+        out: Annotated[Path, out_option("Folder of the runs and the summary.")],
+        data: DataOption = None,
+        layout: LayoutOption = None,
+        overrides: SetOption = None,
+        parallel: ParallelOption = 2,
+        resume: ResumeOption = False,
+        as_json: JsonOption = False,
     ) -> None:
-        """The ablation of a recipe: variants (lstm, sa, ta, sta) x with/without regularisers x
-        schedules (paper, end-to-end) x seeds x folds, as set in its `ablation` section; writes
-        every run's result and mean +/- std per configuration."""
+        """The ablation of a recognition recipe: variants (lstm, sa, ta, sta) x with/without
+        regularisers x schedules x seeds x folds, as set in its `ablation` section; writes every
+        run, mean +/- std per configuration and each variant's difference to the plain LSTM,
+        paired by seed and fold (mean, standard error, better / worse)."""
         from stalstm.training.runner import ablate as ablate_runs
 
-        try:
-            ablate_runs(recipe, data, out, overrides or (), parallel=parallel, resume=resume)
-        except _known_errors() as error:
-            _fail(error)
-        _print_table(out)
+        summary = ablate_runs(recipe, data, out, _overrides(overrides, layout),
+                              parallel=parallel, resume=resume)  # fmt: skip
+        _report(out, summary, as_json)

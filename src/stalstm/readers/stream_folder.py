@@ -12,15 +12,19 @@
 Every file is a stream (a stream with no row in ``segments.csv`` is all background) and every
 stream named in ``segments.csv`` must have a file. A segment that ends before it starts, runs
 past its stream's last frame or overlaps another segment of its stream is a ``SegmentError``
-naming the line: nothing is clipped or dropped quietly.
+naming the line and saying how to fix it: nothing is clipped or dropped quietly. One case is
+read by a rule instead, with a ``TouchingSegmentsWarning``: a segment that ends on the very
+frame where the next one begins (an end written inclusive by hand, meaning "up to the next
+start") ends one frame before it.
 """
 
 from __future__ import annotations
 
 import csv
 import itertools
+import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +36,13 @@ from stalstm.readers.generic import CLIP_SUFFIXES, read_generic_clip
 from stalstm.stream import RecordedSplit, Segment, Stream
 
 SEGMENTS_FILE = "segments.csv"
+
+
+class TouchingSegmentsWarning(UserWarning):
+    """A segment that ends on the frame where the next one begins (read by the documented
+    rule: the earlier segment ends one frame before)."""
+
+
 SEGMENT_COLUMNS = ("stream", "label", "start", "end")
 
 
@@ -140,15 +151,30 @@ def _stream_with_segments(
             )
         segments.append(Segment(label, row.start, row.end))
     ordered = sorted(zip(segments, own, strict=True), key=lambda pair: pair[0].start)
-    for (before, _), (after, row) in itertools.pairwise(ordered):
+    for index, ((before, before_row), (after, row)) in enumerate(itertools.pairwise(ordered)):
+        if after.start == before.end and before.start < before.end:
+            # an end written inclusive by hand on the frame the next segment starts at: the
+            # earlier segment ends on the frame before (the rule of the docs' stream format)
+            warnings.warn(
+                f"{segments_path}, line {before_row.line}: segment {before.start}-{before.end} "
+                f"of stream {name!r} ends on the frame where the next begins (line {row.line}); "
+                f"read as {before.start}-{before.end - 1}",
+                TouchingSegmentsWarning,
+                stacklevel=2,
+            )
+            before = replace(before, end=before.end - 1)
+            ordered[index] = (before, before_row)
         if after.start <= before.end:
+            overlap = before.end - after.start + 1
             raise SegmentError(
                 segments_path,
                 f"segment {after.start}-{after.end} of stream {name!r} overlaps "
-                f"{before.start}-{before.end}",
+                f"{before.start}-{before.end} (line {before_row.line}) by {overlap} frames: end "
+                f"the earlier one before frame {after.start}, or start the later one after "
+                f"frame {before.end}",
                 line=row.line,
             )
-    return Stream(name, clip.joints, tuple(segments), layout.name)
+    return Stream(name, clip.joints, tuple(pair[0] for pair in ordered), layout.name)
 
 
 def read_stream_file(

@@ -32,7 +32,9 @@ import torch
 
 from stalstm.clip import Clip
 from stalstm.errors import DataError
+from stalstm.layouts import get_layout
 from stalstm.modelfile import LoadedModel
+from stalstm.pictures import plot_attention
 from stalstm.predict import (
     Prediction,
     model_joints,
@@ -113,8 +115,6 @@ def explain_clip(
     class_name = loaded.class_names[predicted]
     caveats = _missing_branches(loaded)
     files = {"attention": out / "attention.png", "skeletons": out / "skeletons.png"}
-
-    from stalstm.pictures import plot_attention
 
     truth = (
         f", true: {loaded.class_names[clip.label]}" if 0 <= clip.label < len(probabilities) else ""
@@ -312,7 +312,6 @@ class SkeletonDrawing:
 def _model_bones(loaded: LoadedModel) -> tuple[list[tuple[int, int]], tuple[int, int] | None]:
     """The layout's bones repeated for every person on the model's flattened joint axis, and
     the layout's "up" pair (of the first person); no bones when the layout is not known."""
-    from stalstm.layouts import get_layout
 
     try:
         layout = get_layout(loaded.layout)

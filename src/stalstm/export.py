@@ -12,7 +12,7 @@ Two graphs come out of one trained model:
 - detection step (a frame-wise detection model, ``stalstm.detection``): the streaming step plus,
   for a window W > 1, the ``window`` state (B, W - 1, N) of the last weighted frame scores;
   outputs ``probabilities`` of this frame over the classes and background (the detection score
-  of ``stalstm.detection.scores``), ``beta`` (B,), the next state and, with boundary heads,
+  of ``stalstm.scores``), ``beta`` (B,), the next state and, with boundary heads,
   ``boundaries`` (B, 2). Its probabilities feed
   the same segment tracker as the PyTorch ``Detector`` (``OnnxStreamingDetector``).
 
@@ -34,7 +34,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from stalstm.detection.segmenting import SegmentTracker
 from stalstm.model import STALSTM, ModelState, STALSTMConfig
+from stalstm.scores import window_scores
 
 OPSET = 17
 
@@ -109,7 +111,7 @@ class StreamingStep(nn.Module):
 
 class DetectionStep(nn.Module):
     """One frame and the state in; this frame's detection probabilities, beta and the next
-    state out (``stalstm.detection.scores.window_scores``, the detector's own function)."""
+    state out (``stalstm.scores.window_scores``, the detector's own function)."""
 
     def __init__(self, model: STALSTM, window: int) -> None:
         super().__init__()
@@ -117,7 +119,6 @@ class DetectionStep(nn.Module):
         self.window = window
 
     def forward(self, joints: Tensor, *state: Tensor) -> tuple[Tensor, ...]:
-        from stalstm.detection.scores import window_scores
 
         config = self.step.model.config
         values = list(state)
@@ -271,8 +272,6 @@ class OnnxStreamingDetector:
 
     def __init__(self, path: str | Path, config: STALSTMConfig, settings: object, streams: int = 1):
         import onnxruntime
-
-        from stalstm.detection.segmenting import SegmentTracker
 
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1

@@ -34,7 +34,9 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from stalstm import __version__
 from stalstm.errors import DataError, UnsafePickleError
+from stalstm.layouts import LAYOUTS, Layout, get_layout
 from stalstm.model import STALSTM, STALSTMConfig, build_model
 
 WEIGHTS_FILE = "model.safetensors"
@@ -105,8 +107,6 @@ class LoadedModel:
     def layout_object(self) -> Any:
         """The model's ``stalstm.layouts.Layout`` (from the file's definition, else the built-in
         layout of its name), None when neither is known: what presets prepare input by."""
-        from stalstm.layouts import LAYOUTS, Layout
-
         if self.layout_definition is not None:
             return Layout.from_dict(self.layout_definition, where=f"{self.path}: layout")
         return LAYOUTS.get(self.layout)
@@ -118,18 +118,12 @@ def _layout_joint_names(layout: Any) -> tuple[str, ...] | None:
     if names is not None:
         return tuple(names)
     try:
-        from stalstm.layouts import get_layout
-    except ImportError:  # the layout registry is optional for saving
-        return None
-    try:
         return tuple(get_layout(str(layout)).joint_names)
     except (KeyError, ValueError, FileNotFoundError, DataError):
         return None
 
 
 def _builtin_definition(layout: Any) -> dict[str, Any] | None:
-    from stalstm.layouts import LAYOUTS
-
     known = LAYOUTS.get(str(layout))
     return known.to_dict() if known is not None else None
 
@@ -189,8 +183,6 @@ def save_model(
     names, num_persons = model_joint_names(
         config.num_joints, joint_names if joint_names is not None else _layout_joint_names(layout)
     )
-    from stalstm import __version__
-
     description = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -399,8 +391,6 @@ def _layout_definition(value: Any, where: Path) -> dict[str, Any] | None:
     """The recorded layout, checked now (a broken one is named here, not at first use)."""
     if value is None:
         return None
-    from stalstm.layouts import Layout
-
     Layout.from_dict(value, where=f"{where}: layout_definition")
     return dict(value)
 

@@ -11,7 +11,7 @@ averaged over the batch, like the cross-entropy. A term whose branch the variant
 Frame-wise (detection in untrimmed streams, ``stalstm.detection``): with
 ``frame_window`` W >= 1 the targets are one class per frame (background included; padding
 frames ``IGNORE``), and the cross-entropy is that of every frame's detection score
-o_t = sum of beta_u z_u over its last W frames (``stalstm.detection.scores``), averaged over
+o_t = sum of beta_u z_u over its last W frames (``stalstm.scores``), averaged over
 the batch's valid frames. The regularisers are unchanged. A model with ``boundary_heads``
 (JCR-RNN, Li et al. ECCV 2016) adds ``boundary_weight`` x the mean squared error of its start
 and end confidences against Gaussians of width ``boundary_sigma`` frames around every action's
@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from stalstm.model import STALSTMOutput
+from stalstm.scores import window_scores
 
 
 @dataclass(frozen=True)
@@ -93,9 +94,7 @@ IGNORE = -100  # frame target of padding frames (F.cross_entropy's default ignor
 
 
 def frame_scores(output: STALSTMOutput, window: int) -> Tensor:
-    """(B, T, N) detection scores of every frame (``stalstm.detection.scores``)."""
-    from stalstm.detection.scores import window_scores
-
+    """(B, T, N) detection scores of every frame (``stalstm.scores``)."""
     return window_scores(output.beta, output.frame_scores, window)[0]
 
 

@@ -30,7 +30,8 @@ from stalstm.clip import Clip
 from stalstm.errors import LayoutMismatchError
 from stalstm.model import STALSTM, ModelState, STALSTMOutput
 from stalstm.modelfile import LoadedModel
-from stalstm.predict import fit_persons
+from stalstm.predict import check_clip_fits, fit_persons, prepare_for_model
+from stalstm.transforms import build_preset
 from stalstm.transforms.presets import PRESETS
 
 # Presets whose frame t depends only on the reference frame and frame t (their ``causal`` flag;
@@ -107,8 +108,6 @@ class Recognizer:
                     f"streaming presets are {STREAMING_PRESETS}. Prepare the frames yourself "
                     "and pass prepared=True."
                 )
-            from stalstm.transforms import build_preset
-
             layout = loaded.layout_object if isinstance(loaded, LoadedModel) else None
             self.preparation = CausalPreparation(build_preset(preset, layout), self.layout)
         self.state: ModelState | None = None
@@ -210,8 +209,6 @@ def replay_clip(
     probabilities so far). With a streaming preset the raw frames are prepared one at a time,
     as a live feed would be; with a whole-clip preset (``sgn``) the clip is prepared first and
     then replayed, which a live feed could not do."""
-    from stalstm.predict import check_clip_fits, prepare_for_model
-
     where = source or clip.name
     if loaded.preset in STREAMING_PRESETS:
         check_clip_fits(loaded, clip, where)

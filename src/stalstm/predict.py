@@ -24,6 +24,8 @@ from stalstm.errors import DataError, LayoutMismatchError
 from stalstm.layouts import Layout
 from stalstm.model import STALSTMOutput
 from stalstm.modelfile import LoadedModel
+from stalstm.readers import read_clip
+from stalstm.transforms import build_preset
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,6 @@ def prepare_for_model(loaded: LoadedModel, clip: Clip, where: str | Path | None 
     check_clip_fits(loaded, clip, where or clip.name)
     if loaded.preset == "none":
         return clip
-    from stalstm.transforms import build_preset
-
     return build_preset(loaded.preset, loaded.layout_object)(clip)
 
 
@@ -140,8 +140,6 @@ def read_input(
 
     ``layout`` names the layout of a generic ``.npy`` / ``.csv`` clip; when it is not given and
     the file's format does not say, ``default_layout`` (the model's) is used."""
-    from stalstm.readers import read_clip
-
     path = Path(path)
     if layout is None and default_layout is not None and path.suffix in (".npy", ".csv"):
         try:

@@ -27,6 +27,7 @@ from torch.utils.data import Dataset
 from stalstm.clip import Clip
 from stalstm.detection.building import StreamBuildSettings, random_stream
 from stalstm.objective import IGNORE
+from stalstm.predict import fit_persons
 from stalstm.stream import BACKGROUND, Stream
 
 Preparation = Callable[[Clip], Clip]
@@ -42,7 +43,6 @@ def prepare_stream(stream: Stream, preparation: Preparation | None) -> Stream:
 
 def fit_stream_persons(joints: np.ndarray, num_persons: int) -> np.ndarray:
     """(T, M, V, C) -> (T, num_persons, V, C), absent persons as zeros."""
-    from stalstm.predict import fit_persons
 
     return fit_persons(joints, num_persons)
 

@@ -3,7 +3,7 @@ once, from a model trained frame-wise (``stalstm train --recipe sfinge3d-detect`
 
 The detector is not a second model. Online, it is the ``Recognizer`` (the offline STA-LSTM called
 on one frame with its ``ModelState`` carried over, the preset applied causally) plus the window
-of ``stalstm.detection.scores`` and a ``SegmentTracker`` per stream. Offline, the same model
+of ``stalstm.scores`` and a ``SegmentTracker`` per stream. Offline, the same model
 runs over the whole stream in one call, the same window function gives the same scores, and the
 same tracker runs over them; so the online detector's segments after t frames are the offline
 detector's segments of the first t frames (tested on every prefix of real streams).
@@ -23,12 +23,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from stalstm.detection.scores import window_scores
 from stalstm.detection.segmenting import Detection, PostProcessing, SegmentTracker, track
 from stalstm.errors import DataError
 from stalstm.model import STALSTM
 from stalstm.modelfile import LoadedModel
 from stalstm.online import Recognizer
+from stalstm.predict import check_clip_fits, model_joints, prepare_for_model
+from stalstm.scores import window_scores
 from stalstm.stream import BACKGROUND, Stream
 
 DETECTION_KEY = "detection"  # the model file's metadata key
@@ -40,7 +41,7 @@ class DetectionSettings:
 
     Attributes:
         background: index of the background class among the model's outputs.
-        window: W, frames summed into each frame's score (``stalstm.detection.scores``).
+        window: W, frames summed into each frame's score (``stalstm.scores``).
         post_processing: the segment tracker's settings.
     """
 
@@ -129,7 +130,6 @@ def stream_model_joints(
     ``prepared``), persons fitted and flattened: (T, K, C)."""
     if isinstance(loaded, STALSTM):
         return stream.joints.reshape(stream.num_frames, -1, stream.num_coords)
-    from stalstm.predict import check_clip_fits, model_joints, prepare_for_model
 
     clip = stream.as_clip()
     if prepared:

@@ -2,7 +2,7 @@
 ``detection``, read by the same validated loader: ``load_recipe(name, kind=DetectionRecipe)``.
 
 The model is the recipe's STA-LSTM with one more class, the background, trained frame-wise:
-``detection.window`` is W of the per-frame score (``stalstm.detection.scores``) and sets the
+``detection.window`` is W of the per-frame score (``stalstm.scores``) and sets the
 objective's ``frame_window``.
 """
 

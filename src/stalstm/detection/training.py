@@ -48,6 +48,7 @@ from stalstm.detection.pictures import plot_timeline, segments_document
 from stalstm.detection.recipe import DetectionRecipe, DetectionSection
 from stalstm.detection.segmenting import PostProcessing, track
 from stalstm.errors import DataError
+from stalstm.layouts import get_layout
 from stalstm.model import STALSTM
 from stalstm.modelfile import LoadedModel
 from stalstm.protocols import split_indices
@@ -232,7 +233,6 @@ class DetectionTask:
 
 
 def _layout_object(layout: Any) -> Any:
-    from stalstm.layouts import get_layout
 
     return get_layout(layout) if isinstance(layout, str) and layout else None
 

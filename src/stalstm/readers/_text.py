@@ -13,6 +13,7 @@ import numpy as np
 
 from stalstm.errors import DataError, EmptyFileError, MalformedTokenError, NonFiniteError
 from stalstm.readers._checks import first_beyond_float32
+from stalstm.readers._tokens import tokenize_numbers
 
 DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 NON_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
@@ -118,8 +119,6 @@ def read_delimited(
     and within float32's range (the records store float32). Errors name the 1-based line. Lines
     end at ``\\n`` only, as the scanner counts them, so that both name the same line.
     """
-    from stalstm.readers._tokens import tokenize_numbers
-
     path = Path(path)
     data = path.read_bytes()
     if data.startswith(b"\xef\xbb\xbf"):

@@ -66,6 +66,15 @@ def test_the_readme_setup_starts_with_the_two_commands() -> None:
     assert block == SETUP_COMMANDS
 
 
+def test_the_readme_links_to_files_that_exist() -> None:
+    text = README.read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text)
+    local = [target for target in targets if "://" not in target]
+    assert local, "the README links into docs/"
+    missing = [target for target in local if not (REPOSITORY / target).exists()]
+    assert not missing, f"README.md links to files that do not exist: {missing}"
+
+
 @pytest.mark.parametrize("path", documentation_files(), ids=lambda path: path.name)
 def test_no_words_of_the_project_s_process(path: Path) -> None:
     text = path.read_text(encoding="utf-8")

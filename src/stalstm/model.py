@@ -48,7 +48,7 @@ LSTMState = tuple[Tensor, Tensor]  # (h, c), each (layers, B, hidden)
 
 @dataclass(frozen=True)
 class STALSTMConfig:
-    """Every size and switch of the model. Widths are not given by the paper (see README)."""
+    """Every size and switch of the model. The paper gives no widths (docs: "Settings and why")."""
 
     num_joints: int  # K: joints of all persons together, e.g. 2 x 25 = 50 for NTU RGB+D
     num_classes: int  # N

@@ -17,7 +17,8 @@ the batch's valid frames. The regularisers are unchanged. A model with ``boundar
 and end confidences against Gaussians of width ``boundary_sigma`` frames around every action's
 first and last frame (the actions are read off the frame targets, background last).
 
-The lambdas are not given by the paper. Our defaults and why are in the README: in short,
+The lambdas are not given by the paper. Our defaults and why are in the docs ("Settings and
+why"): in short,
 lambda3 must make the l1 term a small part of the loss (summed over ~10^5 weights, |W| is ~10^3
 to 10^4), or it drives every weight to zero.
 """

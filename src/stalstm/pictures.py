@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+import matplotlib
 import numpy as np
 
 from stalstm.errors import LayoutMismatchError
@@ -47,6 +49,70 @@ def _frame_runs(flags: np.ndarray) -> list[tuple[int, int]]:
     return [
         (int(start), int(stop) - 1) for start, stop in zip(edges[::2], edges[1::2], strict=True)
     ]
+
+
+def _checked_alpha(alpha: np.ndarray | None, frames: int, names: list[str]) -> np.ndarray | None:
+    if alpha is None:
+        return None
+    values = np.asarray(alpha, dtype=np.float64)
+    if values.ndim != 2 or values.shape[0] != frames:
+        raise LayoutMismatchError(
+            _WHERE,
+            f"alpha must be (frames, joints) with {frames} frames like beta, got shape "
+            f"{values.shape}",
+            None,
+            "alpha",
+        )
+    if values.shape[1] != len(names):
+        raise LayoutMismatchError(
+            _WHERE,
+            f"alpha has {values.shape[1]} joints but {len(names)} joint names were given",
+            None,
+            "joint_names",
+        )
+    return values
+
+
+def _draw_heatmap(
+    figure: Any, axis: Any, side: Any, alpha: np.ndarray, names: list[str], marked: list[int],
+    key_runs: list[tuple[int, int]],
+) -> None:  # fmt: skip
+    """The joints x frames heatmap of alpha, marked joints in red, key frames as dashed lines."""
+    frames = alpha.shape[0]
+    image = axis.imshow(
+        alpha.T, aspect="auto", origin="upper", interpolation="nearest", cmap="magma",
+        extent=(-0.5, frames - 0.5, len(names) - 0.5, -0.5),
+    )  # fmt: skip
+    figure.colorbar(image, cax=side, label="alpha (spatial attention)")
+    axis.set_yticks(range(len(names)))
+    axis.set_yticklabels(names, fontsize=6)
+    for index in marked:
+        label = axis.get_yticklabels()[index]
+        label.set_color(_MARKED_JOINT_COLOUR)
+        label.set_fontweight("bold")
+        axis.plot(frames - 0.5, index, marker="<", color=_MARKED_JOINT_COLOUR, clip_on=False,
+                  markersize=5)  # fmt: skip
+    for first, last in key_runs:
+        axis.axvline(first - 0.5, color=_KEY_FRAME_COLOUR, linewidth=1.2, linestyle="--")
+        axis.axvline(last + 0.5, color=_KEY_FRAME_COLOUR, linewidth=1.2, linestyle="--")
+    axis.set_ylabel("joint")
+
+
+def _draw_curve(
+    axis: Any, values: np.ndarray, colour: str, label: str, key_runs: list[tuple[int, int]],
+    probability: bool = False,
+) -> None:  # fmt: skip
+    """One curve over the frames (beta, or a running score), key frames shaded."""
+    frames = np.arange(len(values))
+    axis.plot(frames, values, color=colour, linewidth=1.5)
+    axis.fill_between(frames, 0.0, values, color=colour, alpha=0.15)
+    for first, last in key_runs:
+        axis.axvspan(first - 0.5, last + 0.5, color=_KEY_FRAME_COLOUR, alpha=0.2, linewidth=0)
+    axis.set_ylim(bottom=min(0.0, float(values.min())))
+    if probability and values.min() >= 0.0 and values.max() <= 1.0:
+        axis.set_ylim(0.0, 1.0)
+    axis.set_ylabel(label)
+    axis.grid(True, alpha=0.3)
 
 
 def plot_attention(
@@ -80,114 +146,48 @@ def plot_attention(
     Raises:
         LayoutMismatchError: when the arrays disagree on the number of frames or joints.
     """
-    import matplotlib
-
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     beta_values = _as_vector(beta, "beta", None)
     frames = beta_values.shape[0]
     names = list(joint_names)
-    if alpha is not None:
-        alpha_values = np.asarray(alpha, dtype=np.float64)
-        if alpha_values.ndim != 2 or alpha_values.shape[0] != frames:
-            raise LayoutMismatchError(
-                _WHERE,
-                f"alpha must be (frames, joints) with {frames} frames like beta, "
-                f"got shape {alpha_values.shape}",
-                None,
-                "alpha",
-            )
-        if alpha_values.shape[1] != len(names):
-            raise LayoutMismatchError(
-                _WHERE,
-                f"alpha has {alpha_values.shape[1]} joints but {len(names)} joint names were given",
-                None,
-                "joint_names",
-            )
+    alpha_values = _checked_alpha(alpha, frames, names)
     score_values = (
         None if running_score is None else _as_vector(running_score, "running_score", frames)
     )
     key_flags = None if key_frames is None else _as_vector(key_frames, "key_frames", frames) > 0
     marked = sorted({int(j) for j in marked_joints}) if marked_joints is not None else []
-    if alpha is not None and any(not 0 <= j < len(names) for j in marked):
+    if alpha_values is not None and any(not 0 <= j < len(names) for j in marked):
         raise LayoutMismatchError(
             _WHERE, f"marked joints {marked} outside 0..{len(names) - 1}", None, "marked_joints"
         )
 
-    panels: list[str] = (["alpha"] if alpha is not None else []) + ["beta"]
-    if score_values is not None:
-        panels.append("score")
-    heatmap_height = 0.16 * len(names) + 0.6 if alpha is not None else 0.0
-    heights = [heatmap_height if panel == "alpha" else 1.6 for panel in panels]
-    width = min(16.0, max(8.0, 0.09 * frames + 3.0))
+    panels = (["alpha"] if alpha_values is not None else []) + ["beta"]
+    panels += ["score"] if score_values is not None else []
+    heights = [0.16 * len(names) + 0.6 if panel == "alpha" else 1.6 for panel in panels]
     figure, axes = plt.subplots(
-        len(panels),
-        2,
-        figsize=(width, sum(heights) + 1.0),
+        len(panels), 2, figsize=(min(16.0, max(8.0, 0.09 * frames + 3.0)), sum(heights) + 1.0),
         gridspec_kw={"height_ratios": heights, "width_ratios": [1.0, 0.02], "hspace": 0.08},
         squeeze=False,
-    )
-    frame_edges = (-0.5, frames - 0.5)
+    )  # fmt: skip
     key_runs = _frame_runs(key_flags) if key_flags is not None else []
-
+    score_label = f"score\n{class_name}" if class_name else "running\nscore"
     for row, panel in enumerate(panels):
         axis, side = axes[row, 0], axes[row, 1]
         if panel == "alpha":
-            image = axis.imshow(
-                alpha_values.T,
-                aspect="auto",
-                origin="upper",
-                interpolation="nearest",
-                cmap="magma",
-                extent=(frame_edges[0], frame_edges[1], len(names) - 0.5, -0.5),
-            )
-            figure.colorbar(image, cax=side, label="alpha (spatial attention)")
-            axis.set_yticks(range(len(names)))
-            axis.set_yticklabels(names, fontsize=6)
-            for index in marked:
-                label = axis.get_yticklabels()[index]
-                label.set_color(_MARKED_JOINT_COLOUR)
-                label.set_fontweight("bold")
-                axis.plot(
-                    frame_edges[1],
-                    index,
-                    marker="<",
-                    color=_MARKED_JOINT_COLOUR,
-                    clip_on=False,
-                    markersize=5,
-                )
-            for first, last in key_runs:
-                axis.axvline(first - 0.5, color=_KEY_FRAME_COLOUR, linewidth=1.2, linestyle="--")
-                axis.axvline(last + 0.5, color=_KEY_FRAME_COLOUR, linewidth=1.2, linestyle="--")
-            axis.set_ylabel("joint")
+            _draw_heatmap(figure, axis, side, alpha_values, names, marked, key_runs)
         else:
             side.axis("off")
-            values = beta_values if panel == "beta" else score_values
-            colour = "tab:blue" if panel == "beta" else "tab:green"
-            axis.plot(np.arange(frames), values, color=colour, linewidth=1.5)
-            axis.fill_between(np.arange(frames), 0.0, values, color=colour, alpha=0.15)
-            for first, last in key_runs:
-                axis.axvspan(
-                    first - 0.5, last + 0.5, color=_KEY_FRAME_COLOUR, alpha=0.2, linewidth=0
-                )
-            axis.set_ylim(bottom=min(0.0, float(values.min())))
             if panel == "beta":
-                axis.set_ylabel("beta\n(temporal)")
+                _draw_curve(axis, beta_values, "tab:blue", "beta\n(temporal)", key_runs)
             else:
-                axis.set_ylabel(f"score\n{class_name}" if class_name else "running\nscore")
-                if values.min() >= 0.0 and values.max() <= 1.0:
-                    axis.set_ylim(0.0, 1.0)
-            axis.grid(True, alpha=0.3)
-        axis.set_xlim(*frame_edges)
+                _draw_curve(axis, score_values, "tab:green", score_label, key_runs, True)
+        axis.set_xlim(-0.5, frames - 0.5)
         if row < len(panels) - 1:
             axis.tick_params(labelbottom=False)
     axes[-1, 0].set_xlabel("frame")
-    legend = []
-    if key_runs:
-        legend.append("key frames: orange")
-    if marked:
-        legend.append("marked joints: red")
+    legend = ["key frames: orange"] * bool(key_runs) + ["marked joints: red"] * bool(marked)
     heading = title + (f"   ({', '.join(legend)})" if legend else "")
     if heading:
         axes[0, 0].set_title(heading, fontsize=10)

@@ -13,7 +13,7 @@ Positions become ``joints`` (T, 1, 20, 3); the quaternions are kept as ``extras[
 convention holds.
 
 **Frames of the annotation count from 1.** ``sequencesGT.csv`` gives 1-based frame numbers: the
-row of frame f is line f of the stream file. Decided from the files (README, "SFINGE3D"): with
+row of frame f is line f of the stream file. Decided from the files (docs: "Online detection"): with
 1-based numbers two gestures end one frame past the last row of their stream (stream 29:
 424-444 of 443 rows; stream 31: 326-367 of 366), with 0-based numbers they would end two past,
 and no other annotation reaches the last row; the data set's successor by the same authors

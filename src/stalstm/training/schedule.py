@@ -44,7 +44,7 @@ class OptimiserSettings:
     gradient_clip: float = 1.0  # max global gradient norm; 0 disables clipping
     cosine_decay: bool = True  # cosine learning-rate decay to 0 over the stage's epochs
     # linear warm-up over the stage's first steps: Adam's first steps move every weight by about
-    # the learning rate whatever its gradient says (README, "Training reliably")
+    # the learning rate whatever its gradient says (docs: "Settings and why")
     warmup_steps: int = 100
 
     def __post_init__(self) -> None:

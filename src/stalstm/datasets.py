@@ -51,7 +51,7 @@ from stalstm.readers.ntu import (
 from stalstm.readers.pyskl import list_pyskl_samples, read_pyskl_sample
 from stalstm.readers.samples import SampleRef, files_matching
 from stalstm.readers.sbu import SBU_CLASSES, SBU_FOLDS, read_sbu_clip, sbu_clip_name
-from stalstm.readers.sfinge import SFINGE_CLASSES, sfinge_split
+from stalstm.readers.sfinge import SFINGE_CLASSES, read_sfinge_gesture, sfinge_split
 from stalstm.readers.stream_folder import train_test_streams
 from stalstm.readers.utd_mhad import (
     UTD_MHAD_CLASSES,
@@ -249,7 +249,11 @@ DATASETS: dict[str, DataSet] = {
         DataSet(
             "sfinge3d", "SFINGE3D V1 hand gestures: Dictionary/ gestures, Sequences/ streams",
             "hand", "hand20", 1, SFINGE_CLASSES,
-            list_samples=None,
+            list_samples=files_matching(
+                "sfinge3d", "Dictionary/*/*.txt", lambda path: f"{path.parent.name}/{path.stem}",
+                lambda path: (path.parent.name.zfill(3), path.stem.zfill(3)),
+            ),
+            read_sample=lambda ref: read_sfinge_gesture(ref.path),
             stream_protocols={
                 name: partial(_sfinge_protocol, protocol=name)
                 for name in ("dictionary", "dictionary+odd-sequences")

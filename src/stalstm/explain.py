@@ -163,7 +163,7 @@ def clip_attention(
         beta=beta,
         running_probabilities=running_probabilities(output.frame_scores[0].numpy(), beta),
         key_frames=pick_key_frames(beta),
-        note=_missing_branches(loaded),
+        note=missing_branches(loaded),
     )
 
 
@@ -216,7 +216,8 @@ def explain_clip(
     return Explanation(prediction, alpha, beta, running, key_frames, files)
 
 
-def _missing_branches(loaded: LoadedModel) -> str:
+def missing_branches(loaded: LoadedModel) -> str:
+    """What a variant without spatial or temporal attention lacks, in words ("" for STA)."""
     config = loaded.config
     notes = []
     if not config.has_spatial_attention:

@@ -29,9 +29,9 @@ def page_data(path: Path) -> dict:
 
 
 def report(run: Path, out: Path) -> Path:
-    result = CliRunner().invoke(app, ["report", str(run), "-o", str(out), "--json"])
+    result = CliRunner().invoke(app, ["report", str(run), "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {"run": str(run), "report": str(out)}
+    assert result.stdout == f"wrote {out}\n"
     return out
 
 

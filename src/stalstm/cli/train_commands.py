@@ -152,15 +152,10 @@ def register(app: typer.Typer) -> None:
             Path, typer.Argument(metavar="RUN", help="A run folder written by `stalstm train`.")
         ],
         out: Annotated[Path, out_option("The page to write (FILE.html).")],
-        as_json: JsonOption = False,
     ) -> None:
         """One self-contained page about a run: its training curves, per-class accuracy, the
         confusion matrix (click a cell for its clips) and a few right and wrong test clips
         frame by frame. `stalstm train` writes the same page as RUN/report.html."""
         from stalstm.viewer.report import write_run_report
 
-        written = write_run_report(run, out)
-        if as_json:
-            echo_json({"run": str(run), "report": str(written)})
-            return
-        typer.echo(f"wrote {written}")
+        typer.echo(f"wrote {write_run_report(run, out)}")

@@ -94,8 +94,12 @@ def read_run_file(run_dir: Path) -> dict[str, Any]:
         raise DataError(run_dir, "no such run folder")
     recorded = _read_json(run_dir / RUN_FILE)
     if recorded is None:
-        folds = sorted(path.name for path in run_dir.glob("*/") if (path / RUN_FILE).is_file())
-        hint = f" (it holds the runs {', '.join(folds)}: report one of them)" if folds else ""
+        inside = sorted(
+            str(path.parent.relative_to(run_dir))
+            for pattern in (f"*/{RUN_FILE}", f"*/*/{RUN_FILE}")
+            for path in run_dir.glob(pattern)
+        )
+        hint = f" (it holds the runs {', '.join(inside)}: report one of them)" if inside else ""
         raise DataError(run_dir, f"not a run folder: no {RUN_FILE} (stalstm train writes it){hint}")
     return recorded
 

@@ -14,11 +14,16 @@ class SkeletonView {
     this.alpha = view.alpha;
     this.joints = skeleton.persons * skeleton.joints_per_person;
     this.uniform = 1 / this.joints;
-    // colour and size: log(alpha K) on a scale symmetric about the uniform level, spanning the
-    // clip's extremes and at least half to twice uniform (flat attention stays mid-scale)
-    this.ratio = 2;
+    // colour and size: log(alpha K), uniform 1/K in the middle of the scale; each half spans
+    // the clip's extreme on its side, at least a factor 2 (flat attention stays mid-scale) and
+    // at most 100 below (a joint that gets nothing is as light as one that gets 1 % of its share)
+    this.above = 2;
+    this.below = 2;
     if (this.alpha) {
-      for (const a of this.alpha) this.ratio = Math.max(this.ratio, a * this.joints, 1 / Math.max(a * this.joints, 1e-9));
+      for (const a of this.alpha) {
+        this.above = Math.max(this.above, a * this.joints);
+        this.below = Math.min(100, Math.max(this.below, 1 / Math.max(a * this.joints, 1e-9)));
+      }
     }
     this.is3d = skeleton.dims === 3;
     this.follow = view.kind === "stream";
@@ -43,7 +48,9 @@ class SkeletonView {
 
   // 0..1 on the colour scale; 0.5 is the uniform level 1/K
   share(a) {
-    return Math.min(1, Math.max(0, 0.5 + (0.5 * Math.log(Math.max(a, 1e-12) * this.joints)) / Math.log(this.ratio)));
+    const relative = Math.log(Math.max(a, 1e-12) * this.joints);
+    const half = relative >= 0 ? relative / Math.log(this.above) : relative / Math.log(this.below);
+    return Math.min(1, Math.max(0, 0.5 + 0.5 * half));
   }
 
   resetView() {
@@ -122,9 +129,9 @@ class SkeletonView {
     context.fillStyle = "#1f2328";
     context.textBaseline = "top";
     context.textAlign = "left";
-    context.fillText(`α ${fixed(this.uniform / this.ratio, 3)}`, left, top + height + 3);
+    context.fillText(`α ${this.below >= 100 ? "≤ " : ""}${fixed(this.uniform / this.below, 4)}`, left, top + height + 3);
     context.textAlign = "right";
-    context.fillText(fixed(this.uniform * this.ratio, 3), right, top + height + 3);
+    context.fillText(fixed(this.uniform * this.above, 3), right, top + height + 3);
     const middle = (left + right) / 2;
     context.strokeStyle = "#0969da";
     context.lineWidth = 2;

@@ -11,15 +11,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from helpers.browser import open_page
 from helpers.models import model_input, saved_model, sbu_clip
 from typer.testing import CliRunner
 
 from stalstm.cli import app
+from stalstm.clip import Clip
 from stalstm.explain import clip_attention
-from stalstm.modelfile import load_model
+from stalstm.model import STALSTMConfig, build_model
+from stalstm.modelfile import load_model, save_model
 from stalstm.online import replay_clip
-from stalstm.viewer.clips import clip_view
+from stalstm.viewer.clips import clip_view, write_clip_page
 
 CLIP = "s01s02/08/001"  # punching: two persons
 SHOWN = 5e-5  # the page shows alpha, beta and probabilities to 4 decimals
@@ -154,3 +157,38 @@ def test_explain_needs_an_output(data_root: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["explain", str(tmp_path / "m"), str(clip_file)])
     assert result.exit_code == 1
     assert result.stderr.startswith("error: explain: give -o DIR")
+
+
+def test_2d_keypoints_are_drawn_upright_without_orbit(browser, data_root: Path, tmp_path) -> None:
+    """SBU's x and y alone are image keypoints (y runs down): the page turns them upright, and
+    dragging does not turn a 2D drawing."""
+    sbu = sbu_clip(data_root, CLIP)
+    clip = Clip(sbu.name, sbu.joints[..., :2], label=sbu.label, layout="openni15")
+    torch.manual_seed(0)
+    config = STALSTMConfig(num_joints=30, num_classes=8, num_coords=2, main_hidden=16,
+                           spatial_hidden=8, spatial_tanh=8, temporal_hidden=8)  # fmt: skip
+    save_model(tmp_path / "m", build_model(config), class_names=[str(n) for n in range(8)],
+               layout="openni15", preset="none")  # fmt: skip
+    path, attention = write_clip_page(load_model(tmp_path / "m"), clip, tmp_path / "2d.html")
+    [view] = page_data(path)["views"]
+    assert view["skeleton"]["dims"] == 2 and view["skeleton"]["up"][1] < 0  # up runs to -y
+    opened = open_page(browser, path)
+    assert opened.page.evaluate("stalstm.player.skeleton.flip") is True
+    assert "orbit" not in opened.text(".stage .hint")
+    drawn = opened.pixels("canvas.skeleton")
+    box = opened.page.locator("canvas.skeleton").bounding_box()
+    opened.page.mouse.move(box["x"] + 200, box["y"] + 200)
+    opened.page.mouse.down()
+    opened.page.mouse.move(box["x"] + 320, box["y"] + 230, steps=4)
+    opened.page.mouse.up()
+    assert opened.pixels("canvas.skeleton") == drawn
+    # the head (joint 0) is drawn above the feet (joints 11 and 14) on the screen
+    head, foot = opened.page.evaluate("""() => {
+        const view = stalstm.player.skeleton, frame = 0;
+        const point = (k) => view.project(view.skeleton.coords.slice(2 * k, 2 * k + 2),
+                                          view.skeleton.centre);
+        return [point(0)[1], point(11)[1]];
+    }""")
+    assert head > foot  # screen "up" is positive in the projection
+    np.testing.assert_allclose(view["beta"], attention.beta, atol=1e-6)
+    opened.assert_clean()

@@ -95,11 +95,12 @@ def explain(
     files: dict[str, Path] = {}
     if out is not None:
         explanation = explain_clip(loaded, clip, out, source=input_file, gif=gif)
-        prediction, key_frames, files = (explanation.prediction, explanation.key_frames,
-                                         dict(explanation.files))  # fmt: skip
-    if html is not None:
+        files.update(explanation.files)
+        answer = explanation.prediction, explanation.key_frames
+    if html is not None:  # the same numbers (stalstm.explain.clip_attention), as one page
         files["html"], attention = write_clip_page(loaded, clip, html, source=input_file)
-        prediction, key_frames = attention.prediction, attention.key_frames
+        answer = attention.prediction, attention.key_frames
+    prediction, key_frames = answer
     name, probability = prediction.top[0]
     if as_json:
         echo_json({

@@ -31,8 +31,8 @@ def skeleton_view(loaded: LoadedModel, joints: np.ndarray) -> dict[str, Any]:
     low, high = points.min(axis=0), points.max(axis=0)
     centre = (low + high) / 2.0
     radius = float(np.max(np.linalg.norm(points - centre, axis=1))) or 1.0
-    size = max((frame_radius(by_person[t][present[t]]) for t in np.flatnonzero(present.any(1))),
-               default=radius) or radius  # fmt: skip
+    radii = [frame_radius(by_person[t][present[t]]) for t in np.flatnonzero(present.any(axis=1))]
+    size = max(radii, default=0.0) or radius
     layout = loaded.layout_object
     bones: list[list[int]] = []
     up = None

@@ -30,6 +30,13 @@ function fixed(value, digits) {
   return value === null || value === undefined || Number.isNaN(value) ? "–" : value.toFixed(digits);
 }
 
+// the largest of many values (Math.max(...values) overflows the stack on long streams)
+function largest(values, floor) {
+  let best = floor === undefined ? -Infinity : floor;
+  for (const value of values) if (value > best) best = value;
+  return best;
+}
+
 function percent(value) {
   return value === null || value === undefined ? "–" : (100 * value).toFixed(1) + " %";
 }

@@ -346,7 +346,7 @@ class Player {
 
   buildBetaChart(container) {
     const view = this.view;
-    const high = Math.max(1, ...view.beta);
+    const high = largest(view.beta, 1);
     const title = view.has_temporal_attention
       ? "temporal attention β_t (dots: key frames)"
       : "β_t = 1 on every frame: this model has no temporal attention";

@@ -182,6 +182,16 @@ def test_2d_keypoints_are_drawn_upright_without_orbit(browser, data_root: Path, 
     opened.page.mouse.move(box["x"] + 320, box["y"] + 230, steps=4)
     opened.page.mouse.up()
     assert opened.pixels("canvas.skeleton") == drawn
+    # the wheel scrolls the page; with ctrl (a pinch) it zooms, and a double-click resets
+    opened.page.mouse.wheel(0, -300)
+    assert opened.pixels("canvas.skeleton") == drawn
+    opened.page.keyboard.down("Control")
+    opened.page.mouse.wheel(0, -300)
+    opened.page.keyboard.up("Control")
+    assert opened.page.evaluate("stalstm.player.skeleton.zoom") > 1
+    assert opened.pixels("canvas.skeleton") != drawn
+    opened.page.locator("canvas.skeleton").dblclick()
+    assert opened.pixels("canvas.skeleton") == drawn
     # the head (joint 0) is drawn above the feet (joints 11 and 14) on the screen
     head, foot = opened.page.evaluate("""() => {
         const view = stalstm.player.skeleton, frame = 0;

@@ -33,16 +33,19 @@ class SkeletonView {
     const follow = el("input", { type: "checkbox", class: "follow", checked: this.follow,
       onchange: (e) => { this.follow = e.target.checked; this.draw(this.frame); } });
     container.append(el("div", { class: "hint" },
-      this.is3d ? "drag to orbit, wheel to zoom, double-click to reset · " : "wheel to zoom · ",
+      this.is3d ? "drag to orbit, ctrl + wheel to zoom, double-click to reset · " : "ctrl + wheel to zoom · ",
       el("label", {}, follow, " follow the skeleton")));
     container.append(this.legend());
     this.resetView();
     this.basis();
+    // zoom with ctrl + wheel (a pinch on a touchpad): the plain wheel still scrolls the page
     this.canvas.addEventListener("wheel", (event) => {
+      if (!event.ctrlKey) return;
       event.preventDefault();
-      this.zoom = Math.min(20, Math.max(0.2, this.zoom * Math.exp(-event.deltaY * 0.001)));
+      this.zoom = Math.min(20, Math.max(0.2, this.zoom * Math.exp(-event.deltaY * 0.002)));
       this.draw(this.frame);
     }, { passive: false });
+    this.canvas.addEventListener("dblclick", () => { this.resetView(); this.draw(this.frame); });
     if (this.is3d) this.orbitByDragging();
   }
 
@@ -96,7 +99,6 @@ class SkeletonView {
     const stop = () => { dragging = null; };
     this.canvas.addEventListener("pointerup", stop);
     this.canvas.addEventListener("pointercancel", stop);
-    this.canvas.addEventListener("dblclick", () => { this.resetView(); this.draw(this.frame); });
   }
 
   legend() {

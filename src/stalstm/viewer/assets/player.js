@@ -121,7 +121,7 @@ class SkeletonView {
   }
 
   drawColourBar(canvas) {
-    const { context, width } = sizedCanvas(canvas, 34);
+    const { context, width } = sizedCanvas(canvas, 40);
     const left = 6, right = width - 6, top = 2, height = 10;
     for (let x = left; x < right; x++) {
       context.fillStyle = rgb(colourAt(MAGMA_R, (x - left) / (right - left)));
@@ -139,11 +139,11 @@ class SkeletonView {
     context.lineWidth = 2;
     context.beginPath();
     context.moveTo(middle, top - 2);
-    context.lineTo(middle, top + height + 2);
+    context.lineTo(middle, top + height + 14);
     context.stroke();
     context.fillStyle = "#0969da";
-    context.textAlign = "center";
-    context.fillText(`uniform 1/K = ${fixed(this.uniform, 3)}`, middle, top + height + 3);
+    context.textAlign = "left";
+    context.fillText(`uniform 1/K = ${fixed(this.uniform, 3)}`, middle + 4, top + height + 14);
   }
 
   // screen position (x right, y up) and depth of a point

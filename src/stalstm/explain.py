@@ -11,6 +11,9 @@
 - ``attention.json``: raw alpha (T x K) and beta (T), the running probability, the key frames,
   joint and class names and the prediction.
 
+The numbers come from one function, ``clip_attention``, which the interactive page of
+``stalstm.viewer`` calls too, so the page and ``attention.json`` show the same values.
+
 A variant without spatial attention (``lstm``, ``ta``) has no alpha, and one without temporal
 attention (``lstm``, ``sa``) has beta = 1 on every frame: the pictures say so in their titles
 rather than drawing an empty panel, and key frames are then spread evenly over the clip.
@@ -37,6 +40,7 @@ from stalstm.modelfile import LoadedModel
 from stalstm.pictures import plot_attention
 from stalstm.predict import (
     Prediction,
+    check_clip_fits,
     model_joints,
     prepare_for_model,
     run_model,
@@ -76,11 +80,91 @@ def pick_key_frames(beta: np.ndarray, count: int = NUM_KEY_FRAMES) -> list[int]:
     return sorted(chosen)
 
 
-def running_probability(frame_scores: np.ndarray, beta: np.ndarray, class_index: int) -> np.ndarray:
-    """Probability of one class after every frame: softmax of o_t = sum_{u<=t} beta_u z_u, the
-    online recogniser's view of the clip. frame_scores (T, N), beta (T,) -> (T,)."""
+def running_probabilities(frame_scores: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """Every class's probability after every frame: softmax of o_t = sum_{u<=t} beta_u z_u, the
+    online recogniser's view of the clip. frame_scores (T, N), beta (T,) -> (T, N)."""
     running = np.cumsum(beta[:, None] * frame_scores, axis=0)  # (T, N)
-    return torch.softmax(torch.from_numpy(running), dim=-1)[:, class_index].numpy()
+    return torch.softmax(torch.from_numpy(running), dim=-1).numpy()
+
+
+def running_probability(frame_scores: np.ndarray, beta: np.ndarray, class_index: int) -> np.ndarray:
+    """Probability of one class after every frame (a column of ``running_probabilities``)."""
+    return running_probabilities(frame_scores, beta)[:, class_index]
+
+
+@dataclass(frozen=True)
+class ClipAttention:
+    """What the model computed for one clip: the numbers behind every picture, ``attention.json``
+    and the viewer page (``stalstm.viewer``), computed in one place (``clip_attention``).
+
+    Attributes:
+        clip: the clip as given (raw, or prepared when ``clip_attention(prepared=True)``).
+        joints: (T, K, C) the prepared joints the model read, persons flattened.
+        prediction: the clip's top classes and all class probabilities.
+        alpha: (T, K) spatial attention, None for a variant without it.
+        beta: (T,) temporal attention (1 on every frame without it).
+        running_probabilities: (T, N) every class's probability after every frame, softmax of
+            o_t = sum_{u<=t} beta_u z_u: the online recogniser's view of the clip.
+        key_frames: the highest-beta frames, kept apart (``pick_key_frames``).
+        note: what the variant lacks, in words ("" for a full STA-LSTM).
+    """
+
+    clip: Clip
+    joints: np.ndarray
+    prediction: Prediction
+    alpha: np.ndarray | None
+    beta: np.ndarray
+    running_probabilities: np.ndarray
+    key_frames: list[int]
+    note: str
+
+    @property
+    def predicted(self) -> int:
+        """Index of the predicted class."""
+        return int(np.argmax(self.prediction.probabilities))
+
+    @property
+    def running_probability(self) -> np.ndarray:
+        """(T,) the predicted class's probability after every frame."""
+        return self.running_probabilities[:, self.predicted]
+
+
+def clip_attention(
+    loaded: LoadedModel,
+    clip: Clip,
+    *,
+    source: str | Path | None = None,
+    top_k: int = 5,
+    prepared: bool = False,
+) -> ClipAttention:
+    """Run the model on one clip (raw, or already prepared by the model's preset, as in a
+    prepared store) and return its attention, running probabilities and key frames."""
+    if prepared:
+        check_clip_fits(loaded, clip, source or clip.name)
+        ready = clip
+    else:
+        ready = prepare_for_model(loaded, clip, source)
+    joints = model_joints(loaded, ready)  # (T, K, C)
+    output = run_model(loaded, joints)
+    probabilities = torch.softmax(output.logits[0], dim=-1).numpy()
+    beta = output.beta[0].numpy()  # (T,)
+    prediction = Prediction(
+        source=str(source or clip.name),
+        clip_name=clip.name,
+        top=top_classes(loaded, probabilities, top_k),
+        probabilities=probabilities,
+        label=clip.label,
+    )
+    return ClipAttention(
+        clip=clip,
+        joints=joints,
+        prediction=prediction,
+        alpha=None if output.alpha is None else output.alpha[0].numpy(),  # (T, K)
+        beta=beta,
+        running_probabilities=running_probabilities(output.frame_scores[0].numpy(), beta),
+        key_frames=pick_key_frames(beta),
+        note=missing_branches(loaded),
+    )
 
 
 def explain_clip(
@@ -95,25 +179,14 @@ def explain_clip(
     """Run the model on one raw clip and write the pictures and ``attention.json`` to ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    prepared = prepare_for_model(loaded, clip, source)
-    joints = model_joints(loaded, prepared)  # (T, K, C)
-    output = run_model(loaded, joints)
-    logits = output.logits[0].numpy()
-    probabilities = torch.softmax(output.logits[0], dim=-1).numpy()
-    alpha = None if output.alpha is None else output.alpha[0].numpy()  # (T, K)
-    beta = output.beta[0].numpy()  # (T,)
-    predicted = int(np.argmax(logits))
-    running = running_probability(output.frame_scores[0].numpy(), beta, predicted)
-    prediction = Prediction(
-        source=str(source or clip.name),
-        clip_name=clip.name,
-        top=top_classes(loaded, probabilities, top_k),
-        probabilities=probabilities,
-        label=clip.label,
-    )
-    key_frames = pick_key_frames(beta)
+    attention = clip_attention(loaded, clip, source=source, top_k=top_k)
+    prediction, alpha, beta = attention.prediction, attention.alpha, attention.beta
+    probabilities = prediction.probabilities
+    predicted = attention.predicted
+    running = attention.running_probability
+    key_frames = attention.key_frames
     class_name = loaded.class_names[predicted]
-    caveats = _missing_branches(loaded)
+    caveats = attention.note
     files = {"attention": out / "attention.png", "skeletons": out / "skeletons.png"}
 
     truth = (
@@ -130,7 +203,7 @@ def explain_clip(
         class_name=class_name,
         key_frames=np.isin(np.arange(len(beta)), key_frames),
     )
-    drawing = SkeletonDrawing(loaded, joints, alpha)
+    drawing = SkeletonDrawing(loaded, attention.joints, alpha)
     rule = "highest beta" if np.ptp(beta) > 1e-12 else "evenly spaced (beta is flat)"
     drawing.key_frames(
         files["skeletons"], key_frames, beta, title=f"{title}\nkey frames: {rule}", caveats=caveats
@@ -139,12 +212,12 @@ def explain_clip(
         files["gif"] = out / "skeleton.gif"
         drawing.animation(files["gif"], beta, running, class_name, fps=GIF_FRAMES_PER_SECOND)
     files["json"] = out / "attention.json"
-    record = _attention_record(loaded, prediction, alpha, beta, running, key_frames, caveats)
-    files["json"].write_text(json.dumps(record, indent=1) + "\n")
+    files["json"].write_text(json.dumps(attention_record(loaded, attention), indent=1) + "\n")
     return Explanation(prediction, alpha, beta, running, key_frames, files)
 
 
-def _missing_branches(loaded: LoadedModel) -> str:
+def missing_branches(loaded: LoadedModel) -> str:
+    """What a variant without spatial or temporal attention lacks, in words ("" for STA)."""
     config = loaded.config
     notes = []
     if not config.has_spatial_attention:
@@ -154,29 +227,23 @@ def _missing_branches(loaded: LoadedModel) -> str:
     return f"variant {config.variant}: " + "; ".join(notes) if notes else ""
 
 
-def _attention_record(
-    loaded: LoadedModel,
-    prediction: Prediction,
-    alpha: np.ndarray | None,
-    beta: np.ndarray,
-    running: np.ndarray,
-    key_frames: list[int],
-    caveats: str,
-) -> dict[str, Any]:
+def attention_record(loaded: LoadedModel, attention: ClipAttention) -> dict[str, Any]:
+    """The JSON form of a clip's attention (``attention.json``)."""
+    prediction = attention.prediction
     return {
         "clip": prediction.clip_name,
         "source": prediction.source,
         "label": prediction.label,
         "prediction": prediction.to_dict()["top"],
         "variant": loaded.config.variant,
-        "note": caveats,
+        "note": attention.note,
         "layout": loaded.layout,
         "joint_names": list(loaded.joint_names),
         "class_names": list(loaded.class_names),
-        "key_frames": key_frames,
-        "alpha": None if alpha is None else alpha.tolist(),
-        "beta": beta.tolist(),
-        "running_probability": running.tolist(),
+        "key_frames": attention.key_frames,
+        "alpha": None if attention.alpha is None else attention.alpha.tolist(),
+        "beta": attention.beta.tolist(),
+        "running_probability": attention.running_probability.tolist(),
     }
 
 

@@ -20,7 +20,7 @@ from stalstm.training.recipes import recipe_names
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 COMMANDS = sorted(typer.main.get_command(app).commands)
-WRITING = {"demo", "prepare", "train", "cv", "ablate", "explain", "detect"}  # -o/--out
+WRITING = {"demo", "prepare", "train", "cv", "ablate", "explain", "detect", "report"}  # -o/--out
 MACHINE_READABLE = {"demo", "prepare", "info", "train", "eval", "cv", "ablate", "predict",
                     "explain", "stream", "detect", "export"}  # fmt: skip
 QUIET = {"demo", "prepare", "train", "cv", "stream"}  # --quiet: progress or per-frame lines
@@ -70,6 +70,7 @@ def test_help_lists_the_shipped_recipes_and_layouts():
         (["eval", "{tmp}"], "{tmp}"),
         (["info", "{tmp}"], "{tmp}"),
         (["explain", "{tmp}", "clip.npy", "-o", "{tmp}/out"], "{tmp}"),
+        (["report", "{tmp}", "-o", "{tmp}/report.html"], "{tmp}"),
         (["train", "--recipe", "demo", "-o", "{tmp}/run", "--layout", "{tmp}/missing.json"],
          "data.layout"),
     ],

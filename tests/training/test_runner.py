@@ -48,7 +48,8 @@ def test_a_run_folder_has_recipe_model_checkpoints_logs_evaluation_and_curves(sb
                  "stages/01-end-to-end/checkpoints/best.ckpt",
                  "stages/01-end-to-end/logs/metrics.csv",
                  "evaluation-test/confusion.csv", "evaluation-test/confusion.png",
-                 "evaluation-test/scores.json", "evaluation-test/metrics.json"):  # fmt: skip
+                 "evaluation-test/scores.json", "evaluation-test/metrics.json",
+                 "report.html"):  # fmt: skip
         assert (out / name).is_file(), name
     summary = json.loads((out / "summary.json").read_text())
     # the metrics, recomputed from the per-clip scores written beside them

@@ -86,6 +86,15 @@ def out_option(help_text: str, default: Path | None = None) -> Any:
     return typer.Option("--out", "-o", metavar="PATH", help=help_text)
 
 
+def html_option(what: str) -> Any:
+    """The ``--html FILE`` option: one self-contained page showing ``what``."""
+    return typer.Option(
+        "--html", metavar="FILE",
+        help=f"One self-contained page showing {what} (it opens from disk and fetches "
+        "nothing).",
+    )  # fmt: skip
+
+
 def describe(error: BaseException) -> str:
     """``WHAT: WHY`` of an error: a typed error names its file (and line) or key itself."""
     from stalstm.errors import SettingError

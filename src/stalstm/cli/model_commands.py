@@ -20,6 +20,7 @@ from stalstm.cli.common import (
     command,
     describe,
     echo_json,
+    html_option,
     out_option,
 )
 
@@ -74,29 +75,41 @@ def predict(
 def explain(
     model: ModelArgument,
     input_file: Annotated[Path, typer.Argument(metavar="INPUT", help="One skeleton file.")],
-    out: Annotated[Path, out_option("Folder for the pictures and attention.json.")],
+    out: Annotated[Path | None, out_option("Folder for the pictures and attention.json.")] = None,
+    html: Annotated[Path | None, html_option("the clip, frame by frame")] = None,
     gif: Annotated[bool, typer.Option(help="Also write the animated GIF.")] = True,
     layout: LayoutOption = None,
     as_json: JsonOption = False,
     allow_pickle: AllowPickleOption = False,
 ) -> None:
     """Where the model looked in one clip: the attention heatmap, the beta curve, key-frame
-    skeletons, a GIF and attention.json."""
+    skeletons, a GIF and attention.json (-o DIR), and/or one interactive page (--html FILE)."""
     from stalstm.explain import explain_clip
     from stalstm.predict import read_input
+    from stalstm.viewer.clips import write_clip_page
 
+    if out is None and html is None:
+        raise ValueError("explain: give -o DIR (pictures, attention.json) and/or --html FILE")
     loaded = _load(model, allow_pickle)
     clip = read_input(input_file, layout, loaded.layout_object or loaded.layout)
-    explanation = explain_clip(loaded, clip, out, source=input_file, gif=gif)
-    name, probability = explanation.prediction.top[0]
+    files: dict[str, Path] = {}
+    if out is not None:
+        explanation = explain_clip(loaded, clip, out, source=input_file, gif=gif)
+        files.update(explanation.files)
+        answer = explanation.prediction, explanation.key_frames
+    if html is not None:  # the same numbers (stalstm.explain.clip_attention), as one page
+        files["html"], attention = write_clip_page(loaded, clip, html, source=input_file)
+        answer = attention.prediction, attention.key_frames
+    prediction, key_frames = answer
+    name, probability = prediction.top[0]
     if as_json:
         echo_json({
-            **explanation.prediction.to_dict(), "key_frames": explanation.key_frames,
-            "files": {kind: str(path) for kind, path in explanation.files.items()},
+            **prediction.to_dict(), "key_frames": key_frames,
+            "files": {kind: str(path) for kind, path in files.items()},
         })  # fmt: skip
         return
-    typer.echo(f"{input_file}: {name} {probability:.3f}; key frames {explanation.key_frames}")
-    for kind, path in explanation.files.items():
+    typer.echo(f"{input_file}: {name} {probability:.3f}; key frames {key_frames}")
+    for kind, path in files.items():
         typer.echo(f"  {kind}: {path}")
 
 
@@ -167,6 +180,7 @@ def detect(
     out: Annotated[
         Path | None, out_option("Folder for segments.json and a timeline picture per stream.")
     ] = None,
+    html: Annotated[Path | None, html_option("every stream, frame by frame")] = None,
     layout: LayoutOption = None,
     as_json: JsonOption = False,
     allow_pickle: AllowPickleOption = False,
@@ -174,7 +188,7 @@ def detect(
     """Detect the actions in untrimmed streams with a detection model: one segment a line
     (class, first and last frame counted from 0, confidence, the frame the online detector
     reported it at). A stream's annotation, when one sits beside it (sequencesGT.csv,
-    segments.csv), is drawn in the timeline of --out."""
+    segments.csv), is drawn in the timeline of --out and on the page of --html."""
     from stalstm.detection.detector import detect_streams, detection_settings
     from stalstm.readers import read_stream
 
@@ -206,6 +220,12 @@ def detect(
             plot_timeline(one, result, names, out / f"timeline-{one.name}.png")
         if not as_json:
             typer.echo(f"wrote {out / 'segments.json'} and {len(read)} timeline(s)")
+    if html is not None:
+        from stalstm.viewer.streams import write_stream_page
+
+        write_stream_page(loaded, read, results, html, sources=streams)
+        if not as_json:
+            typer.echo(f"wrote {html}")
 
 
 @command

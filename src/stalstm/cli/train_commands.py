@@ -1,5 +1,6 @@
 """Training commands: ``train`` (a recogniser or a detector, whichever the recipe describes:
-``stalstm.tasks.train``), ``eval``, ``cv`` and ``ablate`` (``stalstm.training.runner``)."""
+``stalstm.tasks.train``), ``eval``, ``cv`` and ``ablate`` (``stalstm.training.runner``), and
+``report`` (a run's page, ``stalstm.viewer.report``)."""
 
 from __future__ import annotations
 
@@ -143,3 +144,18 @@ def register(app: typer.Typer) -> None:
         summary = ablate_runs(recipe, data, out, _overrides(overrides, layout),
                               parallel=parallel, resume=resume)  # fmt: skip
         _report(out, summary, as_json)
+
+    @app.command()
+    @command
+    def report(
+        run: Annotated[
+            Path, typer.Argument(metavar="RUN", help="A run folder written by `stalstm train`.")
+        ],
+        out: Annotated[Path, out_option("The page to write (FILE.html).")],
+    ) -> None:
+        """One self-contained page about a run: its training curves, per-class accuracy, the
+        confusion matrix (click a cell for its clips) and a few right and wrong test clips
+        frame by frame. `stalstm train` writes the same page as RUN/report.html."""
+        from stalstm.viewer.report import write_run_report
+
+        typer.echo(f"wrote {write_run_report(run, out)}")

@@ -57,6 +57,7 @@ from stalstm.training.data import open_data
 from stalstm.training.pipeline import Material, RunResult, run
 from stalstm.training.recipes import load_recipe, with_changes, with_overrides
 from stalstm.transforms import build_augmentation, build_preset
+from stalstm.viewer.report import write_run_report
 
 BACKGROUND_NAME = "background"
 HELD_OUT_SEED = 1_000_003  # the held-out split and its streams do not change with the seed
@@ -230,6 +231,9 @@ class DetectionTask:
 
     def table(self, summary: dict[str, Any]) -> str:
         return summary_table(summary)
+
+    def report(self, out: Path, material: DetectionMaterial) -> Path:
+        return write_run_report(out)
 
 
 def _layout_object(layout: Any) -> Any:

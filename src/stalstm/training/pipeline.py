@@ -93,6 +93,9 @@ class Task(Protocol):
     def table(self, summary: dict[str, Any]) -> str:
         """The summary as a small Markdown table."""
 
+    def report(self, out: Path, material: Material) -> Path | None:
+        """The run's page, written last (``report.html``; None when the task writes none)."""
+
 
 @dataclass
 class RunResult:
@@ -180,6 +183,7 @@ def run(
             "warnings": result.warnings,
         }
         write_summary(out, summary, task.table(summary))
+        task.report(out, material)
         _wait_for_rank_zero()
         return RunResult(summary, loaded, material)
 

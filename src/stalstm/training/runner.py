@@ -47,6 +47,7 @@ from stalstm.training.recipes import (
     with_overrides,
 )
 from stalstm.transforms import build_augmentation
+from stalstm.viewer.report import write_run_report
 
 REFERENCE_VARIANT = "lstm"  # what ablate pairs every variant against
 
@@ -92,6 +93,11 @@ class RecognitionTask:
         assert material.validation_set is not None
         return write_evaluation(model.model, material.validation_set, material.class_names,
                                 out, "test")  # fmt: skip
+
+    def report(self, out: Path, material: Material) -> Path:
+        # the test clips are in memory already: the page's viewers read them from there
+        store = getattr(material.validation_set, "store", None)
+        return write_run_report(out, store=store)
 
     def table(self, summary: dict[str, Any]) -> str:
         return (

@@ -441,7 +441,8 @@ def parse_frame_line(text: str, where: str = "<stdin>", line: int | None = None)
         record = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as error:
         # an error at the very end of the text: the line was cut short
-        kind = TruncatedFileError if error.pos >= len(text.rstrip()) else MalformedTokenError
+        cut = error.pos >= len(text.rstrip()) or error.msg.startswith("Unterminated")
+        kind = TruncatedFileError if cut else MalformedTokenError
         raise kind(where, f"not JSON: {error.msg} at character {error.pos}", line) from None
     except ValueError as error:  # NaN / Infinity
         raise NonFiniteError(where, str(error), line) from None

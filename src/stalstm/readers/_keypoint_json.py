@@ -56,7 +56,8 @@ def load_json_file(path: Path) -> Any:
     try:
         return json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as error:
-        kind = TruncatedFileError if error.pos >= len(text.rstrip()) else MalformedTokenError
+        cut = error.pos >= len(text.rstrip()) or error.msg.startswith("Unterminated")
+        kind = TruncatedFileError if cut else MalformedTokenError
         raise kind(path, f"not JSON: {error.msg}", error.lineno) from None
     except ValueError:
         found = _NON_FINITE.search(text)

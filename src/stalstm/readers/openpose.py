@@ -143,14 +143,14 @@ def read_openpose(
     files = openpose_files(path)
     raw = [read_openpose_frame(file, part, dimensions) for file in files]
     _, layout_name = PARTS[part]
-    counts = {len(scores[0]) for _, scores in raw if len(scores)}
-    if len(counts) > 1:
-        index = next(i for i, (_, s) in enumerate(raw) if len(s) and len(s[0]) != min(counts))
-        raise JointCountError(files[index], f"{len(raw[index][1][0])} keypoints a person where "
-                              f"other frames have {min(counts)}")  # fmt: skip
+    counts = [len(scores[0]) for _, scores in raw if len(scores)]
+    for file, (_, scores) in zip(files, raw, strict=True):
+        if len(scores) and len(scores[0]) != counts[0]:
+            raise JointCountError(file, f"{len(scores[0])} keypoints a person where the first "
+                                  f"frame has {counts[0]}")  # fmt: skip
     if not counts:
         raise EmptyFileError(path, f"no person with {part} keypoints in any frame")
-    count = counts.pop()
+    count = counts[0]
     if layout_name is None:
         if count not in BODY_LAYOUTS:
             raise JointCountError(

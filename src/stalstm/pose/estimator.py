@@ -17,6 +17,8 @@ the width.
 
 from __future__ import annotations
 
+import os
+import warnings
 from typing import Any
 
 import numpy as np
@@ -28,6 +30,8 @@ PARTS = {"body": "mediapipe33", "hands": "hand21"}
 
 
 def import_mediapipe() -> Any:
+    # MediaPipe's C++ side logs every graph it starts to stderr: warnings and errors only
+    os.environ.setdefault("GLOG_minloglevel", "2")
     try:
         import mediapipe  # the [pose] extra: heavy and optional, loaded when a pose step starts
     except ImportError as error:
@@ -62,7 +66,9 @@ class MediaPipeEstimator:
     def __call__(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         height, width = image.shape[:2]
         scale = np.array([width, height, width], np.float32)
-        result = self.solution.process(np.ascontiguousarray(image))
+        with warnings.catch_warnings():  # its own use of a protobuf call deprecated upstream
+            warnings.filterwarnings("ignore", "SymbolDatabase.GetPrototype", UserWarning)
+            result = self.solution.process(np.ascontiguousarray(image))
         if self.part == "body":
             found = [result.pose_landmarks] if result.pose_landmarks else []
             scores = [[mark.visibility for mark in marks.landmark] for marks in found]

@@ -139,6 +139,7 @@ def box_diagonal(points: np.ndarray) -> float:
     """The diagonal of the axis-aligned box around (N, C) points: a person's size."""
     if len(points) < 2:
         return 0.0
+    points = points.astype(np.float64)  # coordinates near float32's limit must not overflow
     return float(np.linalg.norm(points.max(axis=0) - points.min(axis=0)))
 
 
@@ -157,7 +158,8 @@ class PersonTracker:
         common = seen & person.known
         if not common.any():
             return math.inf
-        mean = float(np.linalg.norm(joints[common] - person.last[common], axis=-1).mean())
+        difference = joints[common].astype(np.float64) - person.last[common]
+        mean = float(np.linalg.norm(difference, axis=-1).mean())
         size = max(person.size(), box_diagonal(joints[seen]))
         if size <= 0.0:
             return 0.0 if mean == 0.0 else math.inf

@@ -72,26 +72,33 @@ def _triples(points: np.ndarray, scores: np.ndarray) -> list[float]:
     return [round(float(value), 3) for value in rows.reshape(-1)]
 
 
+def openpose_document(
+    joints: np.ndarray, scores: np.ndarray, frame: int, part: str = "pose"
+) -> dict[str, Any]:
+    """One OpenPose 1.3 frame file's content, the keypoints under ``<part>_keypoints_2d``
+    (``pose``, ``hand_right``, ``face``...)."""
+    keys = ("pose", "face", "hand_left", "hand_right")
+    people = []
+    for person in detections(joints, scores, frame):
+        entry: dict[str, Any] = {"person_id": [-1]}
+        for key in keys:
+            entry[f"{key}_keypoints_2d"] = []
+        entry[f"{part}_keypoints_2d"] = _triples(joints[frame, person], scores[frame, person])
+        for key in keys:
+            entry[f"{key}_keypoints_3d"] = []
+        people.append(entry)
+    return {"version": 1.3, "people": people}
+
+
 def write_openpose(
     folder: Path, video: str, joints: np.ndarray, scores: np.ndarray, part: str = "pose"
 ) -> list[Path]:
-    """One OpenPose 1.3 frame file a frame, the keypoints under ``<part>_keypoints_2d``
-    (``pose``, ``hand_right``, ``face``...)."""
+    """One OpenPose frame file a frame (``openpose_document``)."""
     folder.mkdir(parents=True, exist_ok=True)
-    keys = ("pose", "face", "hand_left", "hand_right")
     written = []
     for frame in range(len(joints)):
-        people = []
-        for person in detections(joints, scores, frame):
-            entry: dict[str, Any] = {"person_id": [-1]}
-            for key in keys:
-                entry[f"{key}_keypoints_2d"] = []
-            entry[f"{part}_keypoints_2d"] = _triples(joints[frame, person], scores[frame, person])
-            for key in keys:
-                entry[f"{key}_keypoints_3d"] = []
-            people.append(entry)
         path = folder / f"{video}_{frame:012d}_keypoints.json"
-        path.write_text(json.dumps({"version": 1.3, "people": people}))
+        path.write_text(json.dumps(openpose_document(joints, scores, frame, part)))
         written.append(path)
     return written
 

@@ -88,10 +88,10 @@ class VideoSource:
 
 def open_video(path: str | Path) -> VideoSource:
     """A video file; ``VideoError`` naming it when OpenCV cannot open it."""
-    cv2 = import_cv2()
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "video file not found")
+    cv2 = import_cv2()
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
         capture.release()

@@ -109,8 +109,9 @@ def end_to_end(video_frames: int, scratch: Path) -> dict[str, float] | None:
           f"{source.pose_seconds / total:.1%} |")  # fmt: skip
     print(f"| track + fill + prepare + ONNX step + segments | {1e3 * model / source.frames:.3f} "
           f"| {model / total:.2%} |")  # fmt: skip
-    print(f"| end to end | {1e3 * total / source.frames:.2f} | {source.frames / total:.1f} "
-          "frames/s |")
+    print(
+        f"| end to end | {1e3 * total / source.frames:.2f} | {source.frames / total:.1f} frames/s |"
+    )
     return {"total": total, "pose": source.pose_seconds, "model": model}
 
 

@@ -95,3 +95,27 @@ def test_scores_and_persons_settings_reach_the_model(data_root: Path, tmp_path: 
     strict = PersonSettings(score_threshold=0.5)  # Kinect's inferred joints (0.4) now missing
     stricter = [e.probabilities for e in Recognizer(loaded).run(frames, settings=strict)]
     assert not np.allclose(default, stricter, atol=1e-4)
+
+
+def test_predict_reads_a_pose_estimators_folder_in_the_models_layout(
+    data_root: Path, tmp_path: Path
+) -> None:
+    from helpers.pose_files import write_openpose
+
+    from stalstm.predict import predict_files
+
+    joints, scores = real_keypoints(data_root, "openpose_body25")
+    write_openpose(tmp_path / "json", "take", joints, scores)
+    loaded = saved_model(tmp_path / "m", joints=34, classes=5, layout="coco17",
+                         preset="canonical", coords=2)  # fmt: skip
+    prediction = predict_files(loaded, [tmp_path / "json"])[0]
+    clip = read_coco_keypoints_like(data_root, tmp_path)
+    expected = list(replay_clip(loaded, clip))[-1][1]
+    np.testing.assert_allclose(prediction.probabilities, expected, atol=1e-4)
+
+
+def read_coco_keypoints_like(data_root: Path, tmp_path: Path):
+    """The same persons written as COCO results and read: the clip the folder should give."""
+    coco, coco_scores = real_keypoints(data_root, "coco17")
+    (tmp_path / "coco.json").write_text(json.dumps(coco_results(coco, coco_scores)))
+    return read_coco_keypoints(tmp_path / "coco.json").as_clip()

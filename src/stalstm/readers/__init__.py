@@ -38,6 +38,7 @@ from stalstm.stream import Stream
 
 __all__ = [
     "PysklAnnotations",
+    "is_keypoint_output",
     "msr_protocol_files",
     "read_clip",
     "read_coco_keypoints",

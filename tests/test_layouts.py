@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stalstm.layouts import LAYOUTS, Layout, LayoutError, get_layout
+from stalstm.layouts import LAYOUTS, Layout, LayoutError, get_layout, joint_mapping
 from stalstm.transforms.augmentation import left_right_permutation
 
 EXPECTED_JOINTS = {
@@ -21,8 +21,14 @@ EXPECTED_JOINTS = {
     "mediapipe33": 33,
     "openpose18": 18,
     "hand20": 20,
+    "openpose_body25": 25,
+    "hand21": 21,
+    "openpose_face70": 70,
 }
-TREES = {"ntu25", "openni15", "msr20", "kinect_v1_20", "utd_mhad20", "openpose18", "hand20"}
+TREES = {
+    "ntu25", "openni15", "msr20", "kinect_v1_20", "utd_mhad20", "openpose18", "hand20",
+    "openpose_body25", "hand21",
+}  # fmt: skip
 
 
 def components(layout: Layout) -> list[set[int]]:
@@ -54,6 +60,8 @@ def test_bones_in_range_and_connected(name: str) -> None:
     if name == "mediapipe33":  # POSE_CONNECTIONS draws face, mouth and body apart
         face, mouth = list(range(9)), [9, 10]
         assert sorted(map(sorted, parts), key=len) == [mouth, face, list(range(11, 33))]
+    elif name == "openpose_face70":  # jaw, brows, nose, eyes, lips, pupils
+        assert sorted(len(part) for part in parts) == [1, 1, 4, 5, 5, 5, 6, 6, 8, 12, 17]
     else:
         assert len(parts) == 1
     if name in TREES:
@@ -81,8 +89,19 @@ def test_axes_name_the_right_joints() -> None:
     assert [hand.joint_names[j] for j in (3, 7, 11, 15, 19)] == [
         f"{finger}_tip" for finger in ("thumb", "index", "middle", "ring", "pinky")
     ]
+    hand21 = get_layout("hand21")
+    assert [hand21.joint_names[j] for j in (hand21.center, *hand21.up)] == [
+        "wrist", "wrist", "middle_mcp",
+    ]  # fmt: skip
+    assert [hand21.joint_names[j] for j in (4, 8, 12, 16, 20)] == [
+        f"{finger}_tip" for finger in ("thumb", "index", "middle", "ring", "pinky")
+    ]
+    face = get_layout("openpose_face70")
+    assert [face.joint_names[j] for j in (8, 30, 36, 45, 68, 69)] == [
+        "chin", "nose_bridge_3", "right_eye_0", "left_eye_0", "right_pupil", "left_pupil",
+    ]  # fmt: skip
     for layout in LAYOUTS.values():
-        if layout is hand:
+        if layout in (hand, hand21):
             continue
         right, left = (layout.joint_names[j] for j in layout.left_right)
         assert "right" in right and "left" in left, layout.name
@@ -176,3 +195,18 @@ def test_unreadable_json_layout_is_a_layout_error(
 def test_unknown_layout_name() -> None:
     with pytest.raises(LayoutError, match="built-in layouts"):
         get_layout("kinect99")
+
+
+def test_joint_mapping_picks_the_same_named_joints() -> None:
+    coco = get_layout("coco17")
+    for source in ("mediapipe33", "openpose_body25", "openpose18", "coco17"):
+        layout = get_layout(source)
+        mapping = joint_mapping(layout, coco)
+        assert mapping is not None, source
+        assert [layout.joint_names[j] for j in mapping] == list(coco.joint_names)
+    # BODY_25 is COCO-18 plus the mid hip and the feet
+    assert joint_mapping(get_layout("openpose_body25"), get_layout("openpose18")) == (
+        0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
+    )  # fmt: skip
+    assert joint_mapping(get_layout("mediapipe33"), get_layout("openpose18")) is None  # no neck
+    assert joint_mapping(get_layout("hand21"), get_layout("hand20")) is None

@@ -27,8 +27,10 @@ place. Parity with PyTorch is tested in ``tests/test_export.py``.
 
 from __future__ import annotations
 
+import tempfile
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -250,8 +252,18 @@ class OnnxStreamingRecognizer:
         self.names = state_names(config)
         self.reset()
 
-    def reset(self) -> None:
-        self.state = initial_state(self.config, self.streams)
+    @classmethod
+    def for_model(cls, model: STALSTM, streams: int = 1) -> OnnxStreamingRecognizer:
+        """The streaming graph of ``model`` exported and loaded (the file is temporary)."""
+        with tempfile.TemporaryDirectory(prefix="stalstm-onnx-") as folder:
+            return cls(export_streaming(model, Path(folder) / "step.onnx"), model.config, streams)
+
+    def reset(self, streams: list[int] | None = None) -> None:
+        """Start every stream over (None) or the given stream indices."""
+        if streams is None:
+            self.state = initial_state(self.config, self.streams)
+        else:
+            self.state = zero_state_rows(self.state, streams)
 
     def update(self, frames: np.ndarray) -> np.ndarray:
         """(S, K, C) prepared frames -> (S, N) class probabilities so far."""
@@ -287,15 +299,37 @@ class OnnxStreamingDetector:
         ]
         self.state = initial_state(config, streams, settings.window)
 
+    @classmethod
+    def for_model(cls, model: STALSTM, settings: Any, streams: int = 1) -> OnnxStreamingDetector:
+        """The detection step graph of ``model`` exported and loaded (the file is temporary)."""
+        with tempfile.TemporaryDirectory(prefix="stalstm-onnx-") as folder:
+            path = export_detection(model, Path(folder) / "step.onnx", settings.window)
+            return cls(path, model.config, settings, streams)
+
+    def reset(self, streams: list[int] | None = None) -> None:
+        """Start every stream over (None) or the given stream indices (state and tracker)."""
+        if streams is None:
+            self.state = initial_state(self.config, self.streams, self.settings.window)
+        else:
+            self.state = zero_state_rows(self.state, streams)
+        for index in range(self.streams) if streams is None else streams:
+            self.trackers[index].reset()
+
+    def step(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(S, K, C) prepared frames -> this frame's detection probabilities (S, N), beta (S,)
+        and, with boundary heads, the (start, end) confidences (S, 2); the state is carried on,
+        the trackers are not touched."""
+        feeds = {"joints": np.ascontiguousarray(frames, dtype=np.float32), **self.state}
+        probabilities, beta, *following = self.session.run(None, feeds)
+        boundaries = following.pop() if self.config.boundary_heads else None
+        self.state = dict(zip(self.names, following, strict=True))
+        return probabilities, beta, boundaries
+
     def update(self, frames: np.ndarray) -> np.ndarray:
         """(S, K, C) prepared frames -> (S, N) this frame's detection probabilities (the
         trackers are updated; their segments are in ``detections``)."""
-        feeds = {"joints": np.ascontiguousarray(frames, dtype=np.float32), **self.state}
-        probabilities, _, *following = self.session.run(None, feeds)
-        boundaries = [None] * len(self.trackers)
-        if self.config.boundary_heads:
-            boundaries = list(following.pop())
-        self.state = dict(zip(self.names, following, strict=True))
+        probabilities, _, found = self.step(frames)
+        boundaries = [None] * len(self.trackers) if found is None else list(found)
         for tracker, row, frame_boundaries in zip(
             self.trackers, probabilities, boundaries, strict=True
         ):
@@ -304,6 +338,20 @@ class OnnxStreamingDetector:
 
     def detections(self, stream: int = 0) -> list:
         return self.trackers[stream].detections()
+
+
+def zero_state_rows(state: dict[str, np.ndarray], streams: list[int]) -> dict[str, np.ndarray]:
+    """A copy of an onnxruntime state with the given streams' rows zeroed (their batch axis: 0
+    for ``logits`` and ``window``, 1 for the LSTM states)."""
+    zeroed = {}
+    for name, value in state.items():
+        value = value.copy()
+        if name in ("logits", "window"):
+            value[streams] = 0.0
+        else:
+            value[:, streams] = 0.0
+        zeroed[name] = value
+    return zeroed
 
 
 def export_model(

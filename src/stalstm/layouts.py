@@ -18,7 +18,8 @@ NTU RGB+D (Shahroudy et al., 2016) and the Kinect v2 SDK; SBU Kinect Interaction
 2012, OpenNI order); MSR Action3D (Li et al., 2010, its own order); the Kinect v1 SDK
 (``NUI_SKELETON_POSITION_INDEX``); UTD-MHAD (Chen et al., 2015,
 ``Skeleton_joint_order.txt``); COCO keypoints (Lin et al., 2014); MediaPipe Pose
-(``POSE_CONNECTIONS``); OpenPose COCO-18 (``POSE_COCO_PAIRS``); the 20-joint hand of
+(``POSE_CONNECTIONS``); OpenPose COCO-18 (``POSE_COCO_PAIRS``), BODY_25 and its face (70
+points); the 21-point hand of MediaPipe Hands and OpenPose (one numbering); the 20-joint hand of
 SFINGE3D (Caputo et al., 2020; palm, then each finger from its base to its tip).
 """
 
@@ -354,7 +355,8 @@ MEDIAPIPE33 = Layout(
     up=(23, 11),  # left hip -> left shoulder
     left_right=(12, 11),
     num_coords=3,
-    description="MediaPipe Pose landmarks, 33 joints (x, y normalised image, z relative depth)",
+    description="MediaPipe Pose landmarks, 33 joints (x, y image, z relative depth; in pixels "
+    "from stalstm pose, z on the scale of x)",
 )
 
 OPENPOSE18 = Layout(
@@ -392,6 +394,88 @@ HAND20 = Layout(
     "(3), index, middle, ring and little finger (4 each), 3D metres",
 )
 
+# OpenPose BODY_25 (its default model); names as openpose18's, so that frames of it feed an
+# openpose18 or coco17 model (``joint_mapping``).
+OPENPOSE_BODY25 = Layout(
+    name="openpose_body25",
+    joint_names=_names(
+        """nose neck right_shoulder right_elbow right_wrist left_shoulder left_elbow
+        left_wrist mid_hip right_hip right_knee right_ankle left_hip left_knee left_ankle
+        right_eye left_eye right_ear left_ear left_big_toe left_small_toe left_heel
+        right_big_toe right_small_toe right_heel"""
+    ),
+    # OpenPose POSE_BODY_25_PAIRS_RENDER without the two ear-shoulder links: a tree.
+    bones=_bones(
+        """1-8 1-2 1-5 2-3 3-4 5-6 6-7 8-9 9-10 10-11 8-12 12-13 13-14 1-0 0-15 15-17
+        0-16 16-18 14-19 19-20 14-21 11-22 22-23 11-24"""
+    ),
+    center=8,  # mid hip
+    up=(8, 1),  # mid hip -> neck
+    left_right=(2, 5),
+    num_coords=2,
+    description="OpenPose BODY_25 keypoints (its default body model), pixels",
+)
+
+# One hand as MediaPipe Hands and OpenPose number it (the same order): the wrist, then each
+# finger from its base to its tip.
+HAND21 = Layout(
+    name="hand21",
+    joint_names=_names(
+        """wrist thumb_cmc thumb_mcp thumb_ip thumb_tip
+        index_mcp index_pip index_dip index_tip middle_mcp middle_pip middle_dip middle_tip
+        ring_mcp ring_pip ring_dip ring_tip pinky_mcp pinky_pip pinky_dip pinky_tip"""
+    ),
+    # each finger a chain from the wrist (OpenPose's hand pairs; MediaPipe's HAND_CONNECTIONS
+    # join the finger bases across the palm instead)
+    bones=_bones(
+        """0-1 1-2 2-3 3-4 0-5 5-6 6-7 7-8 0-9 9-10 10-11 11-12
+        0-13 13-14 14-15 15-16 0-17 17-18 18-19 19-20"""
+    ),
+    center=0,  # wrist
+    up=(0, 9),  # wrist -> base of the middle finger: along the hand
+    left_right=(17, 5),  # base of the little finger -> base of the index: across the palm
+    num_coords=3,
+    description="one hand, 21 keypoints as MediaPipe Hands (x, y pixels, z relative depth) and "
+    "OpenPose (x, y pixels) number them",
+)
+
+# OpenPose's 70 face keypoints (the 68 of iBUG 300-W and the two pupils). Names say the
+# person's side; paired points are numbered from the outside in on both sides, so that the
+# left-right mirror of the augmentation swaps true twins.
+OPENPOSE_FACE70 = Layout(
+    name="openpose_face70",
+    joint_names=_names(
+        """right_jaw_0 right_jaw_1 right_jaw_2 right_jaw_3 right_jaw_4 right_jaw_5 right_jaw_6
+        right_jaw_7 chin left_jaw_7 left_jaw_6 left_jaw_5 left_jaw_4 left_jaw_3 left_jaw_2
+        left_jaw_1 left_jaw_0
+        right_brow_0 right_brow_1 right_brow_2 right_brow_3 right_brow_4
+        left_brow_4 left_brow_3 left_brow_2 left_brow_1 left_brow_0
+        nose_bridge_0 nose_bridge_1 nose_bridge_2 nose_bridge_3
+        right_nostril_1 right_nostril_0 nose_base left_nostril_0 left_nostril_1
+        right_eye_0 right_eye_1 right_eye_2 right_eye_3 right_eye_4 right_eye_5
+        left_eye_3 left_eye_2 left_eye_1 left_eye_0 left_eye_5 left_eye_4
+        right_mouth_corner right_upper_lip_1 right_upper_lip_0 upper_lip
+        left_upper_lip_0 left_upper_lip_1 left_mouth_corner left_lower_lip_1
+        left_lower_lip_0 lower_lip right_lower_lip_0 right_lower_lip_1
+        right_inner_corner right_inner_upper inner_upper left_inner_upper left_inner_corner
+        left_inner_lower inner_lower right_inner_lower right_pupil left_pupil"""
+    ),
+    # the outline of each part (POSE_FACE_PAIRS_RENDER): jaw, brows, nose, eyes and lips apart
+    bones=_bones(
+        """0-1 1-2 2-3 3-4 4-5 5-6 6-7 7-8 8-9 9-10 10-11 11-12 12-13 13-14 14-15 15-16
+        17-18 18-19 19-20 20-21 22-23 23-24 24-25 25-26 27-28 28-29 29-30
+        31-32 32-33 33-34 34-35 36-37 37-38 38-39 39-40 40-41 41-36
+        42-43 43-44 44-45 45-46 46-47 47-42
+        48-49 49-50 50-51 51-52 52-53 53-54 54-55 55-56 56-57 57-58 58-59 59-48
+        60-61 61-62 62-63 63-64 64-65 65-66 66-67 67-60"""
+    ),
+    center=30,  # the tip of the nose
+    up=(8, 27),  # chin -> top of the nose bridge
+    left_right=(36, 45),  # outer corner of the right eye -> of the left eye
+    num_coords=2,
+    description="OpenPose face, 70 keypoints (iBUG 68 and the pupils), pixels",
+)
+
 LAYOUTS: dict[str, Layout] = {
     layout.name: layout
     for layout in (
@@ -404,6 +488,9 @@ LAYOUTS: dict[str, Layout] = {
         MEDIAPIPE33,
         OPENPOSE18,
         HAND20,
+        OPENPOSE_BODY25,
+        HAND21,
+        OPENPOSE_FACE70,
     )
 }
 
@@ -420,3 +507,17 @@ def get_layout(name_or_path: str | Path | Layout) -> Layout:
     raise LayoutError(
         key, f"unknown layout; built-in layouts are {sorted(LAYOUTS)}, or give a .json file"
     )
+
+
+def joint_mapping(source: Layout, target: Layout) -> tuple[int, ...] | None:
+    """The joints of ``source`` that make up ``target``, by name: for each joint of ``target``
+    the index of the ``source`` joint of the same name, or None when ``source`` lacks one. So
+    frames of ``mediapipe33`` or ``openpose_body25`` feed a ``coco17`` model (the same named
+    joints picked out), and a user's JSON layout that names its joints as a built-in one gets
+    the same."""
+    if source.name == target.name and source.joint_names == target.joint_names:
+        return tuple(range(source.num_joints))
+    index = {name: position for position, name in enumerate(source.joint_names)}
+    if not all(name in index for name in target.joint_names):
+        return None
+    return tuple(index[name] for name in target.joint_names)

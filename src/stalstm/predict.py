@@ -24,7 +24,7 @@ from stalstm.errors import DataError, LayoutMismatchError
 from stalstm.layouts import Layout
 from stalstm.model import STALSTMOutput
 from stalstm.modelfile import LoadedModel
-from stalstm.readers import read_clip
+from stalstm.readers import is_keypoint_output, read_clip
 from stalstm.transforms import build_preset
 
 
@@ -139,8 +139,12 @@ def read_input(
     """Read one input file of any readable kind (see ``stalstm.readers.read_clip``).
 
     ``layout`` names the layout of a generic ``.npy`` / ``.csv`` clip; when it is not given and
-    the file's format does not say, ``default_layout`` (the model's) is used."""
+    the file's format does not say, ``default_layout`` (the model's) is used. A pose
+    estimator's output is read in ``default_layout`` when not told otherwise (its joints picked
+    by name: ``openpose_body25`` or ``mediapipe33`` keypoints for a ``coco17`` model)."""
     path = Path(path)
+    if layout is None and default_layout is not None and is_keypoint_output(path):
+        return read_clip(path, layout=default_layout)  # in the model's layout, joints by name
     if layout is None and default_layout is not None and path.suffix in (".npy", ".csv"):
         try:
             return read_clip(path)  # a format that names its own layout (an SBU .csv)

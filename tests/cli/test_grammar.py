@@ -20,10 +20,20 @@ from stalstm.training.recipes import recipe_names
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 COMMANDS = sorted(typer.main.get_command(app).commands)
-WRITING = {"demo", "prepare", "train", "cv", "ablate", "explain", "detect", "report"}  # -o/--out
+WRITING = {
+    "demo",
+    "prepare",
+    "train",
+    "cv",
+    "ablate",
+    "explain",
+    "detect",
+    "report",
+    "pose",
+}  # -o/--out
 MACHINE_READABLE = {"demo", "prepare", "info", "train", "eval", "cv", "ablate", "predict",
-                    "explain", "stream", "detect", "export"}  # fmt: skip
-QUIET = {"demo", "prepare", "train", "cv", "stream"}  # --quiet: progress or per-frame lines
+                    "explain", "stream", "detect", "export", "pose"}  # fmt: skip
+QUIET = {"demo", "prepare", "train", "cv", "stream", "pose"}  # --quiet: progress or per-frame lines
 READING_RAW_INPUT = {"prepare", "train", "cv", "ablate", "predict", "explain", "stream", "detect"}
 
 
@@ -73,6 +83,7 @@ def test_help_lists_the_shipped_recipes_and_layouts():
         (["report", "{tmp}", "-o", "{tmp}/report.html"], "{tmp}"),
         (["train", "--recipe", "demo", "-o", "{tmp}/run", "--layout", "{tmp}/missing.json"],
          "data.layout"),
+        (["pose", "{tmp}/missing.mp4", "-o", "{tmp}/out"], "{tmp}/missing.mp4"),
     ],
 )  # fmt: skip
 def test_every_failure_is_one_error_line_and_exit_status_one(

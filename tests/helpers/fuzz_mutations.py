@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import io
+import json
 import re
 import warnings
 from collections.abc import Callable
@@ -335,3 +336,52 @@ def layout_duplicate_joint(content: dict, draw: Draw) -> dict:
 
 
 LAYOUT_MUTATIONS: list[Mutation] = [layout_delete_key, layout_odd_value, layout_duplicate_joint]
+
+
+# --- structure: nested JSON documents (pose estimators' files) --------------------------------
+
+
+def _containers(content: Any) -> list[Any]:
+    """Every list and dict of a JSON document, outermost first."""
+    found, stack = [], [content]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict | list):
+            found.append(node)
+            stack.extend(node.values() if isinstance(node, dict) else node)
+    return found
+
+
+def json_delete_item(content: Any, draw: Draw) -> Any:
+    """Delete a key of a nested object or an item of a nested list (in a copy)."""
+    content = json.loads(json.dumps(content))
+    nodes = [node for node in _containers(content) if node]
+    if nodes:
+        node = draw(st.sampled_from(nodes))
+        key = draw(st.sampled_from(sorted(node) if isinstance(node, dict) else range(len(node))))
+        del node[key]
+    return content
+
+
+def json_odd_value(content: Any, draw: Draw) -> Any:
+    """Replace a nested value by an odd JSON value (a copy)."""
+    content = json.loads(json.dumps(content))
+    nodes = [node for node in _containers(content) if node]
+    if nodes:
+        node = draw(st.sampled_from(nodes))
+        key = draw(st.sampled_from(sorted(node) if isinstance(node, dict) else range(len(node))))
+        node[key] = draw(st.sampled_from(_ODD_JSON))
+    return content
+
+
+def json_duplicate_item(content: Any, draw: Draw) -> Any:
+    """Append a copy of an item to a nested list (an extra person, keypoint, frame)."""
+    content = json.loads(json.dumps(content))
+    lists = [node for node in _containers(content) if isinstance(node, list) and node]
+    if lists:
+        node = draw(st.sampled_from(lists))
+        node.append(json.loads(json.dumps(draw(st.sampled_from(node)))))
+    return content
+
+
+JSON_MUTATIONS: list[Mutation] = [json_delete_item, json_odd_value, json_duplicate_item]

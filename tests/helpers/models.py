@@ -45,11 +45,12 @@ def random_attention_start(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def saved_model(
-    directory: Path, *, joints: int, classes: int, layout: str, preset: str, variant: str = "sta"
-) -> LoadedModel:
+    directory: Path, *, joints: int, classes: int, layout: str, preset: str, variant: str = "sta",
+    coords: int = 3,
+) -> LoadedModel:  # fmt: skip
     torch.manual_seed(0)
     config = STALSTMConfig(
-        num_joints=joints, num_classes=classes, variant=variant, main_hidden=32,
+        num_joints=joints, num_classes=classes, variant=variant, num_coords=coords, main_hidden=32,
         spatial_hidden=16, spatial_tanh=16, temporal_hidden=16,
     )  # fmt: skip
     save_model(

@@ -60,14 +60,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the help
 
 import helpers.fuzz_mat_mutations as mat_mutations
 import helpers.fuzz_mutations as mutations
+import helpers.fuzz_pose_seeds as pose_seeds
 import helpers.fuzz_stream_seeds as stream_seeds
 from helpers.fuzz_stream_seeds import NamedSeed
 from stalstm.clip import Clip
 from stalstm.errors import DataError, EmptyFileError, SegmentError
 from stalstm.layouts import Layout, get_layout
 from stalstm.readers import (
+    read_coco_keypoints,
+    read_mmpose,
     read_msr_skeleton,
     read_ntu_skeleton,
+    read_openpose,
+    read_pose_step,
     read_pyskl,
     read_sbu_clip,
     read_sfinge_dictionary,
@@ -427,6 +432,33 @@ READERS = [
         "stream folder segments.csv", "stream-folder/segments.csv",
         stream_seeds.stream_folder_seeds, lambda path: read_stream_folder(path.parent, "hand20"),
         records_check(1, 20), companions=stream_seeds.stream_folder_companions,
+    ),
+    FuzzedReader(
+        "OpenPose frame JSON", "openpose/take_000000000000_keypoints.json",
+        pose_seeds.openpose_seeds, read_openpose, pose_seeds.keypoint_stream_check((2,)),
+        encode_json, mutations.JSON_MUTATIONS, [*mutations.BYTE_MUTATIONS,
+        mutations.deep_json_nesting], lines=False,
+    ),
+    FuzzedReader(
+        "MMPose predictions", "mmpose/take.json", pose_seeds.mmpose_seeds, read_mmpose,
+        pose_seeds.keypoint_stream_check((2, 3)), encode_json, mutations.JSON_MUTATIONS,
+        [*mutations.BYTE_MUTATIONS, mutations.deep_json_nesting], lines=False,
+    ),
+    FuzzedReader(
+        "COCO keypoint results", "coco/results.json", pose_seeds.coco_seeds, read_coco_keypoints,
+        pose_seeds.keypoint_stream_check((2,)), encode_json, mutations.JSON_MUTATIONS,
+        [*mutations.BYTE_MUTATIONS, mutations.deep_json_nesting], lines=False,
+    ),
+    FuzzedReader(
+        "pose step .pose.json", f"{pose_seeds.POSE_STEP_FOLDER}/take.pose.json",
+        pose_seeds.pose_step_seeds, read_pose_step, pose_seeds.keypoint_stream_check((2, 3)),
+        encode_json, mutations.JSON_MUTATIONS, mutations.BYTE_MUTATIONS, lines=False,
+        named_in_errors=lambda path: str(path.parent),
+        companions=pose_seeds.pose_step_companions,
+    ),
+    FuzzedReader(
+        "frame JSON lines", "lines/frames.jsonl", pose_seeds.frame_line_seeds,
+        pose_seeds.read_frame_file, pose_seeds.frame_lines_check,
     ),
 ]  # fmt: skip
 

@@ -8,7 +8,13 @@ from typing import Annotated
 
 import typer
 
-from stalstm.cli import data_commands, demo_commands, model_commands, train_commands
+from stalstm.cli import (
+    data_commands,
+    demo_commands,
+    live_commands,
+    model_commands,
+    train_commands,
+)
 
 _argument_type = getattr(typer.core.TyperArgument, "display_type_rich", None)
 if _argument_type is not None:
@@ -47,7 +53,7 @@ def main_options(
     """STA-LSTM: spatio-temporal attention LSTM for skeleton action recognition and detection."""
 
 
-for module in (demo_commands, data_commands, train_commands, model_commands):
+for module in (demo_commands, data_commands, train_commands, model_commands, live_commands):
     module.register(app)
 
 

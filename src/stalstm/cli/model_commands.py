@@ -23,6 +23,15 @@ from stalstm.cli.common import (
     html_option,
     out_option,
 )
+from stalstm.cli.live_commands import (
+    DEFAULT_SCORE_THRESHOLD,
+    CameraOption,
+    ScoreOption,
+    VideoOption,
+    detect_live,
+    is_live,
+    stream_live,
+)
 
 if TYPE_CHECKING:
     from stalstm.modelfile import LoadedModel
@@ -116,21 +125,34 @@ def explain(
 @command
 def stream(
     model: ModelArgument,
-    input_file: Annotated[Path, typer.Argument(metavar="INPUT", help="One skeleton file.")],
+    input_file: Annotated[
+        Path | None,
+        typer.Argument(metavar="INPUT|-", help="One skeleton file, or - for JSON lines on stdin."),
+    ] = None,
     fps: Annotated[
         float, typer.Option("--fps", metavar="FPS", help="Replay speed; 0 for as fast as possible.")
     ] = 0.0,
+    video: VideoOption = None,
+    camera: CameraOption = None,
+    score_threshold: ScoreOption = DEFAULT_SCORE_THRESHOLD,
     layout: LayoutOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
     allow_pickle: AllowPickleOption = False,
 ) -> None:
-    """Replay a recording frame by frame through the online recogniser, printing the running
-    top class after every frame (--json: one JSON line a frame; --quiet: the last one only)."""
+    """Run the online recogniser frame by frame over a recording, JSON lines on stdin (-) or a
+    video or camera through the pose step, printing the running top class after every frame
+    (--json: one JSON line a frame; --quiet: the last one only)."""
     from stalstm.online import replay_clip
     from stalstm.predict import read_input
 
     loaded = _load(model, allow_pickle)
+    if is_live(input_file, video, camera):
+        inputs = [input_file] if input_file is not None else []
+        args = (video, camera, layout, score_threshold, as_json)
+        return stream_live(loaded, inputs, *args, quiet)
+    if input_file is None:
+        raise ValueError("stream: give INPUT, - (JSON lines on stdin), --video FILE or --camera N")
     clip = read_input(input_file, layout, loaded.layout_object or loaded.layout)
     names = loaded.class_names
 
@@ -174,13 +196,20 @@ def stream(
 def detect(
     model: ModelArgument,
     streams: Annotated[
-        list[Path],
-        typer.Argument(metavar="STREAM", help="Untrimmed streams (.txt, .npy, .csv)."),
-    ],
+        list[Path] | None,
+        typer.Argument(
+            metavar="STREAM...|-",
+            help="Untrimmed streams (.txt, .npy, .csv, pose estimators' files), or - for JSON "
+            "lines on stdin.",
+        ),
+    ] = None,
     out: Annotated[
         Path | None, out_option("Folder for segments.json and a timeline picture per stream.")
     ] = None,
     html: Annotated[Path | None, html_option("every stream, frame by frame")] = None,
+    video: VideoOption = None,
+    camera: CameraOption = None,
+    score_threshold: ScoreOption = DEFAULT_SCORE_THRESHOLD,
     layout: LayoutOption = None,
     as_json: JsonOption = False,
     allow_pickle: AllowPickleOption = False,
@@ -188,12 +217,23 @@ def detect(
     """Detect the actions in untrimmed streams with a detection model: one segment a line
     (class, first and last frame counted from 0, confidence, the frame the online detector
     reported it at). A stream's annotation, when one sits beside it (sequencesGT.csv,
-    segments.csv), is drawn in the timeline of --out and on the page of --html."""
+    segments.csv), is drawn in the timeline of --out and on the page of --html. Live (- for
+    JSON lines on stdin, --video, --camera): each segment as it opens and closes; the end of the
+    input closes it."""
     from stalstm.detection.detector import detect_streams, detection_settings
     from stalstm.readers import read_stream
 
     loaded = _load(model, allow_pickle)
     detection_settings(loaded)  # a clear error for a model that cannot detect
+    streams = streams or []
+    if is_live(streams, video, camera):
+        if out is not None or html is not None:
+            raise ValueError(
+                "detect: -o and --html write the segments of recorded streams, not live ones"
+            )
+        return detect_live(loaded, streams, video, camera, layout, score_threshold, as_json)
+    if not streams:
+        raise ValueError("detect: give STREAM..., - (JSON lines on stdin), --video or --camera")
     names = list(loaded.class_names)
     read = [read_stream(path, layout or loaded.layout, names) for path in streams]
     results = detect_streams(loaded, read)

@@ -15,7 +15,7 @@ settings (``DetectionSettings``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,11 +23,15 @@ import numpy as np
 import torch
 from torch import Tensor
 
+# stalstm.export imports detection.segmenting, whose package imports this module, and online
+# imports export: the modules are imported, not their names, so that any of them loads first
+from stalstm import export, online
 from stalstm.detection.segmenting import Detection, PostProcessing, SegmentTracker, track
 from stalstm.errors import DataError
+from stalstm.frames import Frame, PersonSettings
+from stalstm.layouts import Layout
 from stalstm.model import STALSTM
 from stalstm.modelfile import LoadedModel
-from stalstm.online import Recognizer
 from stalstm.predict import check_clip_fits, model_joints, prepare_for_model
 from stalstm.scores import window_scores
 from stalstm.stream import BACKGROUND, Stream
@@ -216,6 +220,8 @@ class Detector:
         streams: None for one stream (``update`` takes one frame (M, V, C) or (K, C)); S for S
             streams batched (frames (S, M, V, C) or (S, K, C)).
         prepared: True when the frames are already prepared (the model's preset applied).
+        backend: ``torch`` (the model's PyTorch step) or ``onnx`` (the exported detection step
+            in onnxruntime, the fast path of the live commands; the same tracker).
     """
 
     def __init__(
@@ -225,13 +231,22 @@ class Detector:
         *,
         streams: int | None = None,
         prepared: bool = False,
+        backend: str = "torch",
     ) -> None:
         if settings is None:
             if isinstance(loaded, STALSTM):
                 raise ValueError("a bare STALSTM needs DetectionSettings")
             settings = detection_settings(loaded)
+        if backend not in online.BACKENDS:
+            raise ValueError(f"backend is one of {online.BACKENDS}, got {backend!r}")
         self.settings = settings
-        self.recognizer = Recognizer(loaded, streams=streams, prepared=prepared)
+        self.backend = backend
+        # the Recognizer prepares and flattens the frames; its model step is the torch path's
+        self.recognizer = online.Recognizer(loaded, streams=streams, prepared=prepared)
+        self.onnx: export.OnnxStreamingDetector | None = None
+        if backend == "onnx":
+            model = loaded if isinstance(loaded, STALSTM) else loaded.model
+            self.onnx = export.OnnxStreamingDetector.for_model(model, settings, streams or 1)
         self.streams = streams
         count = 1 if streams is None else streams
         self.trackers = [
@@ -244,12 +259,16 @@ class Detector:
     def reset(self, streams: int | Sequence[int] | None = None) -> None:
         """Start over: every stream (None) or the given stream indices."""
         if streams is None:
+            if self.onnx is not None:
+                self.onnx.reset()
             self.recognizer.reset()
             self.history = None
             for tracker in self.trackers:
                 tracker.reset()
             return
         indices = [streams] if isinstance(streams, int) else list(streams)
+        if self.onnx is not None:
+            self.onnx.reset(indices)
         self.recognizer.reset(indices)
         if self.history is not None:
             with torch.inference_mode():
@@ -262,15 +281,23 @@ class Detector:
     def update(self, frames: np.ndarray | Tensor) -> list[Detection] | list[list[Detection]]:
         """Feed one frame (of every stream); return the segments that frame closed (per stream
         when batched). Open segments are in ``detections()`` from the frame they open."""
-        output = self.recognizer.step(frames)
-        scores, self.history = window_scores(
-            output.beta, output.frame_scores, self.settings.window, self.history
-        )
-        self.probabilities = torch.softmax(scores[:, -1], dim=-1).numpy()  # (S, N)
-        self.beta = output.beta[:, -1].numpy()
         boundaries = [None] * len(self.trackers)
-        if output.boundaries is not None:
-            boundaries = list(output.boundaries[:, -1].numpy())  # (start, end) per stream
+        if self.onnx is not None:
+            self.probabilities, self.beta, found = self.onnx.step(
+                self.recognizer.model_input(frames)
+            )
+            self.recognizer.frames_seen += 1
+            if found is not None:
+                boundaries = list(found)
+        else:
+            output = self.recognizer.step(frames)
+            scores, self.history = window_scores(
+                output.beta, output.frame_scores, self.settings.window, self.history
+            )
+            self.probabilities = torch.softmax(scores[:, -1], dim=-1).numpy()  # (S, N)
+            self.beta = output.beta[:, -1].numpy()
+            if output.boundaries is not None:
+                boundaries = list(output.boundaries[:, -1].numpy())  # (start, end) per stream
         closed = [
             tracker.update(probabilities, frame_boundaries)
             for tracker, probabilities, frame_boundaries in zip(
@@ -282,3 +309,77 @@ class Detector:
     def detections(self, stream: int = 0) -> list[Detection]:
         """The segments of a stream so far (closed ones, and the open one as it stands)."""
         return self.trackers[stream].detections()
+
+    def finish(self, stream: int = 0) -> Detection | None:
+        """The end of a stream: close its open segment as it stands (None when none is open)."""
+        return self.trackers[stream].finish()
+
+    def run(
+        self,
+        frames: Iterable[Frame | np.ndarray | DataError],
+        *,
+        layout: Layout | str | None = None,
+        settings: PersonSettings | None = None,
+        source: str = "frames",
+    ) -> Iterator[SegmentEvent | DataError]:
+        """Feed a live source's frames one by one (as ``Recognizer.run`` does: ``Frame``\\ s
+        tracked and filled, raw arrays, or a source's ``DataError``\\ s, which are yielded and
+        the stream goes on), yielding a ``SegmentEvent`` as each segment opens and closes; the
+        end of the frames closes the open segment. One stream only."""
+        if self.streams is not None:
+            raise ValueError("run feeds one stream: make the Detector with streams=None")
+        feed = self.recognizer.frame_feed(layout, settings, source)
+        tracker = self.trackers[0]
+        times: list[float | None] = []
+        index = 0
+        for item in frames:
+            if isinstance(item, DataError):
+                yield item
+                continue
+            try:
+                closed = self.update(feed(item, index) if isinstance(item, Frame) else item)
+            except DataError as error:
+                yield error
+                continue
+            finally:
+                index += 1
+            times.append(item.time if isinstance(item, Frame) else None)
+            for detection in closed:
+                yield SegmentEvent("close", detection, tracker.frame, times)
+            if tracker.label >= 0 and tracker.reported_at == tracker.frame:
+                yield SegmentEvent("open", tracker.open_detection(), tracker.frame, times)
+        last = self.finish()
+        if last is not None:
+            yield SegmentEvent("close", last, tracker.frame, times)
+
+
+@dataclass(frozen=True)
+class SegmentEvent:
+    """What ``Detector.run`` yields: a segment that ``kind`` = ``open``\\ s (as it stands when
+    reported) or ``close``\\ s, at frame ``frame`` (from 0), and the times of its first and
+    last frame and of ``frame`` when the source gives times."""
+
+    kind: str
+    detection: Detection
+    frame: int
+    start_time: float | None
+    end_time: float | None
+    time: float | None
+
+    def __init__(
+        self, kind: str, detection: Detection, frame: int, times: Sequence[float | None]
+    ) -> None:
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "detection", detection)
+        object.__setattr__(self, "frame", frame)
+        object.__setattr__(self, "start_time", times[detection.start])
+        object.__setattr__(self, "end_time", times[detection.end])
+        object.__setattr__(self, "time", times[frame] if frame < len(times) else None)
+
+    def to_dict(self, class_names: Sequence[str]) -> dict[str, Any]:
+        """As ``stalstm detect --json`` prints it."""
+        record = {"event": self.kind, "class": class_names[self.detection.label]}
+        record |= self.detection.to_dict() | {"frame": self.frame}
+        if self.time is not None:
+            record |= {"t": self.time, "start_t": self.start_time, "end_t": self.end_time}
+        return record

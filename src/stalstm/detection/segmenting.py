@@ -176,6 +176,11 @@ class SegmentTracker:
             self.label, self.start, self.last_on, float(np.mean(kept)), self.reported_at
         )
 
+    def finish(self) -> Detection | None:
+        """The end of the stream: close the open segment as it stands (None when none is
+        open); what the offline tracker gives for the same frames."""
+        return self._close() if self.label >= 0 else None
+
     def detections(self) -> list[Detection]:
         """Every segment so far: the closed ones and the open one as it stands (what an offline
         run over the frames seen so far gives)."""

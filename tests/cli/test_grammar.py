@@ -96,3 +96,23 @@ def test_every_failure_is_one_error_line_and_exit_status_one(
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert what.replace("{tmp}", str(tmp_path)) in lines[0]
     assert re.match(r"error: .+: .+", lines[0])
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path):
+    import subprocess
+    import sys
+
+    import numpy as np
+    from helpers.models import saved_model
+
+    saved_model(tmp_path / "model", joints=20, classes=3, layout="msr20", preset="none")
+    clip = tmp_path / "clip.npy"
+    np.save(clip, np.random.default_rng(0).normal(size=(2000, 1, 20, 3)).astype(np.float32))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stalstm", "stream", str(tmp_path / "model"), str(clip), "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None and process.stdout.readline()  # one frame, then away
+    process.stdout.close()
+    _, errors = process.communicate(timeout=120)
+    assert process.returncode != 0 and b"error" not in errors and b"Traceback" not in errors

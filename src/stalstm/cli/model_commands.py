@@ -21,6 +21,7 @@ from stalstm.cli.common import (
     describe,
     echo_json,
     html_option,
+    load_model_for_use,
     out_option,
 )
 from stalstm.cli.live_commands import (
@@ -38,9 +39,7 @@ if TYPE_CHECKING:
 
 
 def _load(model: Path, allow_pickle: bool) -> LoadedModel:
-    from stalstm.modelfile import load_model
-
-    return load_model(model, allow_pickle=allow_pickle)
+    return load_model_for_use(model, allow_pickle)
 
 
 @command

@@ -61,6 +61,10 @@ class Material:
         collate: batches items (``stalstm.dataset.collate_clips`` when None).
         run: what ``run.json`` records: the data path, the store, the fold, the task.
         description: facts for the summary: clip or stream counts, the split.
+        recipe: the recipe as the task resolved it against the data (detection sets its
+            epochs from a budget in optimiser steps); None: the recipe as given.
+        warnings: what the task found wrong with the material (a run too short to learn...);
+            logged by the task, and kept in the summary's ``warnings``.
     """
 
     model_config: STALSTMConfig
@@ -73,6 +77,8 @@ class Material:
     collate: Callable[[list[dict]], dict] | None = None
     run: dict[str, Any] = field(default_factory=dict)
     description: dict[str, Any] = field(default_factory=dict)
+    recipe: Recipe | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 class Task(Protocol):
@@ -85,10 +91,12 @@ class Task(Protocol):
 
     def finish(self, model: STALSTM, material: Material, out: Path) -> tuple[dict, dict]:
         """After training, before saving: the model file's metadata of the task and facts for
-        the summary (detection: the post-processing chosen on held-out streams)."""
+        the summary (detection: the post-processing chosen on held-out streams). A fact
+        ``warnings`` (a list) joins the summary's warnings."""
 
     def evaluate(self, model: LoadedModel, material: Material, out: Path) -> dict[str, Any]:
-        """The saved model's test metrics (written into ``out/evaluation-test/``)."""
+        """The saved model's test metrics (written into ``out/evaluation-test/``); a key
+        ``warnings`` (a list) joins the summary's warnings."""
 
     def table(self, summary: dict[str, Any]) -> str:
         """The summary as a small Markdown table."""
@@ -141,6 +149,7 @@ def run(
     start_run(out, resume)
     with torch_threads(recipe.training.threads):
         material = task.material(recipe, data, fold)
+        recipe = material.recipe or recipe
         settings = replace(recipe.training, progress_bar=progress_bar)
         out.mkdir(parents=True, exist_ok=True)
         if is_global_zero():
@@ -155,6 +164,7 @@ def run(
             _wait_for_rank_zero()
             return RunResult({}, None, material)
         metadata, facts = task.finish(result.model, material, out)
+        warnings = [*material.warnings, *facts.pop("warnings", [])]
         save_model(
             out / MODEL_FOLDER, result.model, class_names=material.class_names,
             layout=material.layout, preset=material.preset, joint_names=material.joint_names,
@@ -163,6 +173,7 @@ def run(
         )  # fmt: skip
         loaded = load_model(out / MODEL_FOLDER)
         metrics = task.evaluate(loaded, material, out)
+        warnings += metrics.pop("warnings", [])
         plot_training_curves(result.stage_folders, out / "training_curves.png", recipe.name)
         summary = {
             "stalstm_version": __version__,
@@ -178,9 +189,9 @@ def run(
             "epochs": settings.schedule.for_config(material.model_config).total_epochs,
             "training_seconds": round(result.seconds, 2),
             "seconds": round(time.perf_counter() - started, 2),
-            # per stage, its last epoch's diagnostics; every stage's collapse warnings
+            # per stage, its last epoch's diagnostics; the task's and every stage's warnings
             "diagnostics": result.diagnostics,
-            "warnings": result.warnings,
+            "warnings": [*warnings, *result.warnings],
         }
         write_summary(out, summary, task.table(summary))
         task.report(out, material)

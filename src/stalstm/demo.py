@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from stalstm import __version__
 from stalstm.clip import Clip
 from stalstm.dataset import collate_clips
 from stalstm.model import STALSTM, STALSTMOutput
@@ -231,6 +232,7 @@ def run_demo(
         shutil.rmtree(out / MODEL_FOLDER)
     shutil.copytree(out / "runs" / "sta" / MODEL_FOLDER, out / MODEL_FOLDER)
     summary: dict[str, Any] = {
+        "stalstm_version": __version__,
         "sta_accuracy": sta.evaluation.accuracy,
         "lstm_accuracy": runs["lstm"].evaluation.accuracy,
         **sta.attention,

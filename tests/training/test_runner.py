@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from stalstm import __version__
 from stalstm.cli import app
 from stalstm.errors import EmptySplitError
 from stalstm.training.pipeline import RunExistsError
@@ -52,6 +53,10 @@ def test_a_run_folder_has_recipe_model_checkpoints_logs_evaluation_and_curves(sb
                  "report.html"):  # fmt: skip
         assert (out / name).is_file(), name
     summary = json.loads((out / "summary.json").read_text())
+    # every file that records the run names the version that wrote it
+    for name in ("summary.json", "run.json"):
+        assert json.loads((out / name).read_text())["stalstm_version"] == __version__, name
+    assert json.loads((out / "model" / "model.json").read_text())["stalstm_version"] == __version__
     # the metrics, recomputed from the per-clip scores written beside them
     scores = json.loads((out / "evaluation-test/scores.json").read_text()).values()
     assert summary["top1"] == pytest.approx(np.mean([clip["correct"] for clip in scores]))

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from stalstm import __version__
 from stalstm.dataset import ClipDataset
 from stalstm.datasets import get_dataset
 from stalstm.errors import DataError, EmptySplitError
@@ -275,6 +276,7 @@ def cross_validate(
     runs = _run_jobs(jobs, parallel)
     accuracies = [result["top1"] for result in runs]
     summary = {
+        "stalstm_version": __version__,
         "recipe": recipe.name,
         "variant": recipe.model["variant"],
         "schedule": recipe.schedule.kind,
@@ -357,6 +359,7 @@ def ablate(
         })  # fmt: skip
     _pair_with_reference(rows)
     summary = {
+        "stalstm_version": __version__,
         "recipe": recipe.name,
         "seeds": seeds,
         "folds": fold_list,

@@ -36,7 +36,9 @@ from typing import Any
 import numpy as np
 
 from stalstm.clip import Clip
-from stalstm.detection.building import StreamBuildSettings, build_streams
+from stalstm.detection.budget import budget_warnings, emit, epochs_for_steps, silence_warnings
+from stalstm.detection.building import StreamBuildSettings, build_streams, segment_clips
+from stalstm.detection.calibration import class_thresholds
 from stalstm.detection.detector import DetectionSettings, StreamDetection, detect_streams
 from stalstm.detection.metrics import StreamOutcome, detection_metrics, sfinge_matches
 from stalstm.detection.segmenting import PostProcessing, track
@@ -68,6 +70,13 @@ def check_detection_recipe(recipe: Any, augmentation: Any, where: str) -> None:
         ("detection.held_out_fraction", 0 < section.held_out_fraction < 1, "in (0, 1)"),
         ("detection.held_out_streams", section.held_out_streams >= 1, "at least 1"),
         ("detection.test_streams", section.test_streams >= 1, "at least 1"),
+        ("detection.steps", section.steps >= 0, "at least 0 (0: schedule.epochs as given)"),
+        ("detection.recorded_windows", section.recorded_windows >= 0, "at least 0"),
+        (
+            "detection.steps",
+            section.steps == 0 or recipe.schedule.kind == "end-to-end",
+            "0 unless schedule.kind is end-to-end (a budget in steps sets its epochs)",
+        ),
         (
             "data.preset",
             recipe.data.preset in PRESETS and PRESETS[recipe.data.preset].causal,
@@ -93,6 +102,7 @@ def check_detection_recipe(recipe: Any, augmentation: Any, where: str) -> None:
             raise RecipeError(where, f"{key} must be {expected}", field=key)
     try:
         StreamBuildSettings.from_dict(section.build)
+        StreamBuildSettings.from_dict(section.test_build)
         PostProcessing(**section.post_processing)
         for name, values in section.search.items():
             if not isinstance(values, list) or not values:
@@ -193,16 +203,28 @@ def load_material(recipe: Any, data: str | Path) -> DetectionMaterial:
         )
         training, test = [], test_folder.streams
         held = []
+        if section.build_from_segments:
+            training, held = segment_clips(training_streams), segment_clips(held_streams)
         layout, shape = section.layout, train_folder.streams[0].joints.shape
         split = {
             "train": f"{len(training_streams)} streams of train/",
             "held_out": f"{len(held_streams)} streams of train/",
             "test": f"{len(test)} streams of test/",
         }
+        if training:
+            split["train"] += f" and streams built from their {len(training)} segments"
+        if held:
+            split["held_out"] += (
+                f" and {section.held_out_streams} streams built from their {len(held)} segments"
+            )
     else:
         training, held, test, class_names, layout, shape, split = _clip_material(recipe, data)
     if dataset == "streams":
-        held_out = held_streams
+        held_out = list(held_streams)
+        if held:
+            held_out += build_streams(
+                held, section.held_out_streams, HELD_OUT_SEED, build, "held-out"
+            )
     else:
         held_out = build_streams(held, section.held_out_streams, HELD_OUT_SEED, build, "held-out")
         if dataset == "sfinge3d":
@@ -248,7 +270,7 @@ def _clip_material(recipe: Any, data: Path) -> tuple:
     if not clips or not test_clips:
         raise DataError(data, f"protocol {recipe.data.protocol} leaves a split empty")
     training, held = _held_out_clips(clips, section.held_out_fraction)
-    build = StreamBuildSettings.from_dict(section.build)
+    build = StreamBuildSettings.from_dict(section.test_build or section.build)
     test = build_streams(test_clips, section.test_streams, TEST_STREAM_SEED, build, "test")
     description = {
         "train": f"streams built from {len(training)} training clips ({recipe.data.protocol})",
@@ -306,6 +328,28 @@ def choose_post_processing(
     return best[1], best[2]
 
 
+def budgeted_recipe(recipe: Any, items_per_epoch: int) -> tuple[Any, dict[str, int]]:
+    """The recipe with its end-to-end epochs set by ``detection.steps`` (optimiser steps) for
+    ``items_per_epoch`` training items a pass, and the run's budget: optimiser ``steps``,
+    ``epochs``, ``items_per_epoch``, the first stage's ``warmup_steps``."""
+    import math
+
+    from stalstm.training.recipes import with_changes
+
+    batch = recipe.training.batch_size
+    if recipe.detection.steps:
+        epochs = epochs_for_steps(recipe.detection.steps, items_per_epoch, batch)
+        recipe = with_changes(recipe, schedule={"epochs": epochs})
+    stages = recipe.training.schedule.stages
+    steps = sum(stage.epochs for stage in stages) * math.ceil(items_per_epoch / batch)
+    return recipe, {
+        "steps": steps,
+        "epochs": sum(stage.epochs for stage in stages),
+        "items_per_epoch": items_per_epoch,
+        "warmup_steps": stages[0].optimiser.warmup_steps,
+    }
+
+
 def train_detector(
     recipe: Any,
     data: str | Path,
@@ -318,7 +362,12 @@ def train_detector(
     written as ``summary.json``). See ``stalstm.training.runner.train``."""
     import torch
 
-    from stalstm.detection.data import BuiltStreamDataset, StreamDataset, collate_streams
+    from stalstm.detection.data import (
+        BuiltStreamDataset,
+        StreamDataset,
+        StreamWindowDataset,
+        collate_streams,
+    )
     from stalstm.modelfile import load_model, save_model
     from stalstm.training.engine import fit
     from stalstm.training.runner import RUN_FILE, RunExistsError, save_recipe
@@ -342,23 +391,29 @@ def train_detector(
     augment = build_augmentation(recipe.augmentation) if recipe.augmentation else None
     seed = recipe.training.seed
     persons = material.num_persons
+    recorded: Any = None
+    if material.training_streams and section.recorded_windows:
+        recorded = StreamWindowDataset(
+            material.training_streams, section.recorded_windows, background, persons,
+            preparation, augment, seed,
+        )  # fmt: skip
+    elif material.training_streams:
+        recorded = StreamDataset(
+            material.training_streams, background, persons, preparation, augment, seed
+        )
     if material.training_clips:
         train_set: Any = BuiltStreamDataset(
             material.training_clips, section.streams_per_epoch, background, persons,
             StreamBuildSettings.from_dict(section.build), preparation, augment, seed,
         )  # fmt: skip
-        if material.training_streams:
-            train_set = _Mixed(
-                train_set,
-                StreamDataset(
-                    material.training_streams, background, persons, preparation, augment, seed
-                ),
-            )
+        if recorded is not None:
+            train_set = _Mixed(train_set, recorded)
     else:
-        train_set = StreamDataset(
-            material.training_streams, background, persons, preparation, augment, seed
-        )
+        train_set = recorded
     held_set = StreamDataset(material.held_out, background, persons, preparation)
+    recipe, budget = budgeted_recipe(recipe, len(train_set))
+    run_warnings = budget_warnings(budget["steps"], budget["warmup_steps"])
+    emit(run_warnings)
     objective = replace(recipe.objective, frame_window=section.window)
     settings = replace(recipe.training, objective=objective, progress_bar=progress_bar)
     out.mkdir(parents=True, exist_ok=True)
@@ -388,6 +443,16 @@ def train_detector(
             held_set.streams, held_probabilities, background, chosen.to_dict(),
             {"start_confidence": BOUNDARY_SEARCH}, held_boundaries,
         )  # fmt: skip
+    calibration = None
+    common = chosen  # one start threshold for every class
+    if section.class_thresholds:
+        candidates = (section.search or DEFAULT_SEARCH).get(
+            "start_threshold", DEFAULT_SEARCH["start_threshold"]
+        )
+        chosen, calibration = class_thresholds(
+            held_set.streams, held_probabilities, background, chosen, candidates,
+            boundaries=held_boundaries,
+        )  # fmt: skip
     detection = DetectionSettings(background, section.window, chosen)
     held_metrics = detection_metrics(
         outcomes_of(
@@ -415,6 +480,13 @@ def train_detector(
     test_metrics = evaluate_detector(
         loaded, material.test, out / "evaluation-test", section.pictures
     )
+    one_threshold = None
+    if calibration is not None:  # what the calibration contributed, on the same weights
+        results = detect_streams(loaded, material.test, replace(detection, post_processing=common))
+        one_threshold = detection_metrics(outcomes_of(material.test, results), background)
+    found = silence_warnings("held-out", held_metrics) + silence_warnings("test", test_metrics)
+    emit(found)
+    run_warnings += found
     from stalstm.training.evaluation import plot_training_curves
 
     plot_training_curves(result.stage_folders, out / "training_curves.png", recipe.name)
@@ -429,6 +501,10 @@ def train_detector(
         "held_out": held_metrics,
         "held_out_search": counts,
         "post_processing": chosen.to_dict(),
+        "class_threshold_calibration": calibration,
+        "test_one_threshold": one_threshold,
+        "budget": budget,
+        "warnings": [*run_warnings, *result.warnings],
         "epochs": settings.schedule.for_config(config).total_epochs,
         "training_seconds": round(result.seconds, 2),
         "seconds": round(time.perf_counter() - started, 2),

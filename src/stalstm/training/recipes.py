@@ -131,7 +131,15 @@ class DetectionSection:
     (``PostProcessing`` fields) is tried, and the one with the most detections minus false
     positives is kept (``post_processing`` gives the values not searched). ``test_streams``:
     streams built from the test clips of a clip data set. ``layout``: the layout of ``streams``
-    data. ``pictures``: timeline pictures of the first test streams."""
+    data. ``pictures``: timeline pictures of the first test streams.
+
+    Added in 0.4.0 (``docs/detection-results.md``): ``steps``, the training budget in optimiser
+    steps (0: ``schedule.epochs`` as given; ``stalstm.detection.budget``); ``class_thresholds``,
+    a start threshold per class calibrated on the held-out streams
+    (``stalstm.detection.calibration``); ``build_from_segments``, for ``streams`` data also
+    build streams from the training streams' annotated segments; ``recorded_windows``, random
+    windows of the recorded training streams an epoch (0: each stream once, whole);
+    ``test_build``, how the test streams of a clip data set are built (empty: as ``build``)."""
 
     window: int = 1
     streams_per_epoch: int = 200
@@ -143,6 +151,11 @@ class DetectionSection:
     search: dict = field(default_factory=dict)
     layout: str = ""
     pictures: int = 4
+    steps: int = 0
+    class_thresholds: bool = False
+    build_from_segments: bool = False
+    recorded_windows: int = 0
+    test_build: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ Parts (each one recipe and data set, every arm trained with seeds 0, 1, 2 by
   recorded, one start threshold), ``wander`` (idle time that moves), ``0.4.0`` (also shuffled
   placements and per-class start thresholds; its runs also report the test with the common
   threshold, row ``0.4.0, one threshold``, so the thresholds' contribution is paired on the
-  same weights);
+  same weights); ``0.4.0 + boundary heads`` (``model.boundary_heads=true``, judged on the
+  held-out streams as every choice is);
 - ``odd``: the same recipe with ``data.protocol=dictionary+odd-sequences`` (31 odd Sequences in
   training, the 36 even ones tested);
 - ``msr``: ``msr-detect`` (streams built from MSR Action3D, test subjects' streams built as in
@@ -55,6 +56,8 @@ PARTS = {
             "0.3.0": V030,
             "wander": [*V030, "detection.build.idle=wander"],
             "0.4.0": [],
+            # JCR-RNN style boundary heads on 0.4.0 (off by default): do they pay now?
+            "0.4.0 + boundary heads": ["model.boundary_heads=true"],
         },
     },
     "odd": {
@@ -190,6 +193,16 @@ def test_metrics(summary: dict, arm: str) -> dict:
     return summary["test"]
 
 
+def held_counts(summary: dict, arm: str) -> dict:
+    """Held-out gestures, streams, detections and false positives of a run (with the common
+    threshold for the one-threshold row)."""
+    held = summary["held_out"]
+    counts = {key: held[key] for key in ("gestures", "streams", "detected", "false_positives")}
+    if arm == ONE_THRESHOLD:
+        counts.update(summary["class_threshold_calibration"]["before"])
+    return counts
+
+
 def value(metrics: dict, key: str, scale: float) -> float | None:
     number = metrics.get(key)
     return None if number is None else scale * number
@@ -226,6 +239,24 @@ def part_tables(part: str, results: dict[str, dict[int, dict]], seeds: list[int]
                 numbers = [n for n in numbers if n is not None]
                 cells.append(f"{statistics.mean(numbers):.{digits}f}" if numbers else "-")
             lines.append(f"| **{arm}** | mean | {' | '.join(f'**{c}**' for c in cells)} | |")
+    lines += ["", "Held-out streams (training material; where every choice is made): detected %, "
+              "false positives a stream, detections minus false positives, per seed.", "",
+              "| arm | " + " | ".join(f"seed {s}" for s in seeds) + " |",
+              "| --- |" + " ---: |" * len(seeds)]  # fmt: skip
+    for arm, by_seed in results.items():
+        cells = []
+        for seed in seeds:
+            summary = by_seed.get(seed)
+            if summary is None:
+                cells.append("-")
+                continue
+            held = held_counts(summary, arm)
+            cells.append(
+                f"{100 * held['detected'] / held['gestures']:.1f} / "
+                f"{held['false_positives'] / held['streams']:.2f} / "
+                f"{held['detected'] - held['false_positives']}"
+            )
+        lines.append(f"| {arm} | {' | '.join(cells)} |")
     arms = list(results)
     pairs = [(arms[0], arm) for arm in arms[1:]]
     pairs += [(a, b) for a, b in itertools.pairwise(arms) if (a, b) not in pairs]
@@ -286,7 +317,7 @@ def main() -> None:
                     s: v for s, v in by_seed.items() if v.get("test_one_threshold")
                 }
         if part == "sfinge" and ONE_THRESHOLD in results:  # the order the fixes were added
-            order = ["0.3.0", "wander", ONE_THRESHOLD, "0.4.0"]
+            order = ["0.3.0", "wander", ONE_THRESHOLD, "0.4.0", "0.4.0 + boundary heads"]
             results = {arm: results[arm] for arm in order if arm in results}
         table = part_tables(part, results, arguments.seeds)
         tables.append(table)

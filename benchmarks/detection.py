@@ -162,11 +162,43 @@ def collect(part: str, arm: str, seed: int, runs: Path, out: Path) -> dict | Non
         (folder / "evaluation-test" / "metrics.json", "metrics.json"),
         (folder / "evaluation-held-out" / "metrics.json", "held-out-metrics.json"),
         (folder / "recipe.yaml", "recipe.yaml"),
-        (folder.parent / f"seed-{seed}.log", "train.log"),
     ):
         if source.is_file():
             shutil.copyfile(source, target / name)
-    return json.loads(path.read_text())
+    summary = json.loads(path.read_text())
+    (target / "train.log").write_text(run_log(folder, folder.parent / f"seed-{seed}.log", summary))
+    return summary
+
+
+def run_log(folder: Path, console: Path, summary: dict) -> str:
+    """A run's log: what it printed, every epoch's training (and held-out) loss and frame
+    accuracy from the CSV logger, its warnings and its summary table."""
+    import csv
+
+    parts = [console.read_text()] if console.is_file() and console.stat().st_size else []
+    for metrics in sorted(folder.glob("stages/*/logs/metrics.csv")):
+        rows: dict[int, dict] = {}
+        with metrics.open() as handle:
+            for row in csv.DictReader(handle):
+                if row.get("epoch"):
+                    rows.setdefault(int(row["epoch"]), {}).update(
+                        {k: v for k, v in row.items() if v}
+                    )
+        lines = [f"{metrics.parent.parent.name}: epoch, train loss, train frame accuracy, "
+                 "held-out frame accuracy"]  # fmt: skip
+        for epoch, row in sorted(rows.items()):
+            if "train/loss" in row:
+                held = row.get("val/top1", "")
+                held = f"{float(held):.4f}" if held else "-"
+                lines.append(f"{epoch + 1} {float(row['train/loss']):.4f} "
+                             f"{float(row['train/top1']):.4f} {held}")  # fmt: skip
+        parts.append("\n".join(lines))
+    parts.append("warnings:\n" + "\n".join(summary.get("warnings", [])) if summary.get("warnings")
+                 else "warnings: none")  # fmt: skip
+    table = folder / "summary.md"
+    if table.is_file():
+        parts.append(table.read_text())
+    return "\n\n".join(parts) + "\n"
 
 
 # paired statistics: to be replaced by the library's

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.detection import TINY, hand_clips, moving_clips
 
-from stalstm.clip import Clip
 from stalstm.detection.building import build_streams
 from stalstm.detection.recipe import DetectionRecipe
 from stalstm.detection.training import DetectionTask, train_detector
@@ -17,13 +17,6 @@ from stalstm.modelfile import load_model
 from stalstm.readers.stream_folder import write_stream_folder
 from stalstm.training.recipes import RecipeError, load_recipe, recipe_from_dict
 
-TINY = [
-    "model.main_hidden=8", "model.main_layers=1", "model.spatial_hidden=8",
-    "model.spatial_tanh=8", "model.temporal_hidden=8", "schedule.epochs=1",
-    "training.batch_size=4", "detection.streams_per_epoch=4", "detection.held_out_streams=3",
-    "detection.test_streams=3", "detection.pictures=1",
-    "detection.search={start_threshold: [0.3, 0.5], start_frames: [2], end_frames: [2]}",
-]  # fmt: skip
 SUMMARY_KEYS = {
     "detection_rate", "false_positives_per_stream", "jaccard", "frame_f1", "map_iou_0.5",
     "median_delay_frames",
@@ -55,14 +48,6 @@ def test_sfinge3d_recipe_trains_chooses_on_held_out_and_tests_on_the_72_streams(
         train_detector("sfinge3d-detect", data_root / "sfinge3d_v1", out, overrides=TINY)
 
 
-def hand_clips(count: int, seed: int) -> list[Clip]:
-    generator = np.random.default_rng(seed)
-    return [
-        Clip(f"c{k}", generator.normal(size=(8, 1, 20, 3)) + k % 3, label=k % 3, layout="hand20")
-        for k in range(count)
-    ]
-
-
 def test_generic_streams_recipe(tmp_path: Path) -> None:
     names = ["clap", "point", "wave"]
     write_stream_folder(tmp_path / "data" / "train", build_streams(hand_clips(12, 0), 8, 0), names)
@@ -70,29 +55,14 @@ def test_generic_streams_recipe(tmp_path: Path) -> None:
     overrides = [*TINY, "data.layout=hand20"]
     summary = train_detector("generic-detect", tmp_path / "data", tmp_path / "run",
                              overrides=overrides, progress_bar=False)  # fmt: skip
-    assert summary["test"]["streams"] == 3 and summary["held_out"]["streams"] == 1
+    # one recorded stream held out, and 3 streams built from its segments (build_from_segments)
+    assert summary["test"]["streams"] == 3 and summary["held_out"]["streams"] == 1 + 3
     assert load_model(tmp_path / "run" / "model").class_names == (
         "clap",
         "point",
         "wave",
         "background",
     )
-
-
-def moving_clips(count: int, seed: int, frames: int = 12) -> list[Clip]:
-    """Three classes a detector can learn: a class moves its own six joints along its own axis
-    and back, on one fixed hand pose, with tracker-like noise."""
-    generator = np.random.default_rng(seed)
-    base = np.random.default_rng(99).normal(size=(20, 3)).astype(np.float32)
-    phase = np.sin(2 * np.pi * np.arange(frames) / frames)[:, None]
-    clips = []
-    for k in range(count):
-        label = k % 3
-        joints = np.repeat(base[None], frames, 0)
-        joints[:, 1 + 6 * label : 7 + 6 * label, label] += 1.5 * phase
-        joints += generator.normal(scale=0.02, size=joints.shape)
-        clips.append(Clip(f"c{k}", joints[:, None], label=label, layout="hand20"))
-    return clips
 
 
 def test_detection_on_streams_built_from_a_clip_data_set(tmp_path: Path, monkeypatch) -> None:
@@ -113,6 +83,7 @@ def test_detection_on_streams_built_from_a_clip_data_set(tmp_path: Path, monkeyp
         "model.spatial_tanh=16", "model.temporal_hidden=16", "schedule.epochs=16",
         "training.batch_size=4", "detection.streams_per_epoch=48", "detection.held_out_streams=6",
         "detection.test_streams=6", "detection.pictures=0", "optimiser.warmup_steps=10",
+        "detection.steps=0",
     ]  # fmt: skip
     summary = train_detector(recipe, folder, tmp_path / "run", overrides=learning,
                              progress_bar=False)  # fmt: skip

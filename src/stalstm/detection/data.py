@@ -25,7 +25,8 @@ import torch
 from torch.utils.data import Dataset
 
 from stalstm.clip import Clip
-from stalstm.detection.building import StreamBuildSettings, random_stream
+from stalstm.detection.background import PoolStatistics
+from stalstm.detection.building import StreamBuildSettings, random_stream, stream_window
 from stalstm.objective import IGNORE
 from stalstm.predict import fit_persons
 from stalstm.stream import BACKGROUND, Stream
@@ -128,6 +129,8 @@ class BuiltStreamDataset(Dataset):
         self.background = background
         self.num_persons = num_persons
         self.settings = settings or StreamBuildSettings()
+        # what wandering idle time moves through: measured once, on the pool
+        self.statistics = PoolStatistics.measure(self.pool) if self.settings.uses_pool else None
         self.preparation = preparation
         self.augment = augment
         self.seed = seed
@@ -142,7 +145,11 @@ class BuiltStreamDataset(Dataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         generator = np.random.default_rng((self.seed, self.epoch, index))
         stream = random_stream(
-            self.pool, generator, self.settings, f"epoch {self.epoch} stream {index}"
+            self.pool,
+            generator,
+            self.settings,
+            f"epoch {self.epoch} stream {index}",
+            self.statistics,
         )
         stream = prepare_stream(stream, self.preparation)
         return stream_item(stream, self.background, self.num_persons, self.augment, generator)
@@ -163,3 +170,57 @@ def collate_streams(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
         mask[row, :length] = True
         labels[row, :length] = item["label"]
     return {"joints": joints, "mask": mask, "labels": labels, "names": [i["name"] for i in items]}
+
+
+class StreamWindowDataset(Dataset):
+    """``count`` random windows of recorded streams an epoch: item i of epoch e is a window of
+    a stream drawn by a generator seeded by (seed, e, i), at least ``min_fraction`` of its
+    stream long (whole streams when 1). A recording cut this way serves as many training items
+    as needed (a folder of ten streams is otherwise one or two batches an epoch), each one
+    prepared as a recording that starts at its first frame."""
+
+    def __init__(
+        self,
+        streams: Sequence[Stream],
+        count: int,
+        background: int,
+        num_persons: int,
+        preparation: Preparation | None = None,
+        augment: Augmentation | None = None,
+        seed: int = 0,
+        min_fraction: float = 0.5,
+    ) -> None:
+        if not streams or count < 1:
+            raise ValueError("a stream window dataset needs streams and at least one window")
+        if not 0 < min_fraction <= 1:
+            raise ValueError("min_fraction must be in (0, 1]")
+        self.streams = list(streams)
+        self.count = count
+        self.background = background
+        self.num_persons = num_persons
+        self.preparation = preparation
+        self.augment = augment
+        self.seed = seed
+        self.min_fraction = min_fraction
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def window(self, index: int) -> Stream:
+        """The (unprepared) window of item ``index`` in the current epoch."""
+        generator = np.random.default_rng((self.seed, self.epoch, index, 1))
+        stream = self.streams[int(generator.integers(len(self.streams)))]
+        frames = stream.num_frames
+        least = max(1, int(np.ceil(self.min_fraction * frames)))
+        length = int(generator.integers(least, frames + 1))
+        start = int(generator.integers(0, frames - length + 1))
+        return stream_window(stream, start, start + length - 1)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        generator = np.random.default_rng((self.seed, self.epoch, index))
+        stream = prepare_stream(self.window(index), self.preparation)
+        return stream_item(stream, self.background, self.num_persons, self.augment, generator)

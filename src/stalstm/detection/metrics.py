@@ -273,5 +273,9 @@ def detection_metrics(
         "detected": detected,
         "false_positives": false_positives,
         "streams": len(outcomes),
+        # the share of frames the classifier gives to an action (0: it never leaves background)
+        "action_frame_share": float(
+            np.mean(np.concatenate([o.frame_predictions for o in outcomes]) != BACKGROUND)
+        ),
     }
     return metrics

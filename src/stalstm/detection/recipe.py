@@ -28,9 +28,15 @@ class DetectionSection:
     material (clips of each class, and whole recorded streams) is kept apart; ``held_out_streams``
     streams built from it choose the post-processing: every combination of the ``search`` lists
     (``PostProcessing`` fields) is tried, and the one with the most detections minus false
-    positives is kept (``post_processing`` gives the values not searched). ``test_streams``:
-    streams built from the test clips of a clip data set. ``pictures``: timeline pictures of the
-    first test streams."""
+    positives is kept (``post_processing`` gives the values not searched); with
+    ``class_thresholds`` each class then gets its own start threshold, calibrated on the same
+    held-out streams (``stalstm.detection.calibration``). ``steps``: the training budget in
+    optimiser steps, whatever the amount of data (0: ``schedule.epochs`` as given;
+    ``stalstm.detection.budget``). ``build_from_segments``: for ``streams`` data, also build
+    streams from the training streams' annotated segments; ``recorded_windows``: random windows
+    of the recorded training streams an epoch (0: each stream once, whole). ``test_streams``:
+    streams built from the test clips of a clip data set, shaped by ``test_build`` (empty: as
+    ``build``). ``pictures``: timeline pictures of the first test streams."""
 
     window: int = 1
     streams_per_epoch: int = 200
@@ -41,19 +47,28 @@ class DetectionSection:
     post_processing: dict = field(default_factory=dict)
     search: dict = field(default_factory=dict)
     pictures: int = 4
+    steps: int = 0
+    class_thresholds: bool = False
+    build_from_segments: bool = False
+    recorded_windows: int = 0
+    test_build: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("window", "streams_per_epoch", "held_out_streams", "test_streams"):
             if getattr(self, name) < 1:
                 raise SettingError(name, f"must be at least 1, got {getattr(self, name)}")
+        for name in ("steps", "recorded_windows"):
+            if getattr(self, name) < 0:
+                raise SettingError(name, f"must be at least 0, got {getattr(self, name)}")
         if not 0.0 < self.held_out_fraction < 1.0:
             raise SettingError(
                 "held_out_fraction", f"must be in (0, 1), got {self.held_out_fraction}"
             )
-        try:
-            StreamBuildSettings.from_dict(self.build)
-        except (TypeError, ValueError) as error:
-            raise SettingError("build", str(error)) from None
+        for name in ("build", "test_build"):
+            try:
+                StreamBuildSettings.from_dict(getattr(self, name))
+            except (TypeError, ValueError) as error:
+                raise SettingError(name, str(error)) from None
         try:
             PostProcessing(**self.post_processing)
         except (TypeError, ValueError) as error:
@@ -86,6 +101,11 @@ class DetectionRecipe(Recipe):
             raise SettingError(
                 "objective.frame_window", "must be left out: detection.window sets it"
             )
+        if self.detection.steps and self.schedule.kind != "end-to-end":
+            raise SettingError(
+                "detection.steps", "must be 0 unless schedule.kind is end-to-end (a budget in "
+                "steps sets its epochs)",
+            )  # fmt: skip
         augmentation = self.augmentation_config()
         if augmentation.crop_min_ratio is not None or augmentation.num_frames is not None:
             raise SettingError(

@@ -2,7 +2,9 @@
 a time and with a bounded delay.
 
 A class c is *on* at frame t when it is the most probable of the classes and background and its
-probability reaches ``start_threshold``. The tracker of one stream:
+probability reaches ``start_threshold`` (or class c's own threshold, ``class_start_thresholds[c]``,
+when per-class thresholds were calibrated: ``stalstm.detection.calibration``). The tracker of one
+stream:
 
 - **opens** a segment of class c when c has been on for ``start_frames`` frames in a row; the
   segment starts at the first of them and is reported at once (``Detection.reported_at``:
@@ -65,17 +67,30 @@ class PostProcessing:
     end_threshold: float = 0.3
     end_frames: int = 3
     start_confidence: float = 0.0  # boundary heads: a segment needs a start this confident
+    # per class (background excluded), in place of start_threshold; empty: start_threshold for all
+    class_start_thresholds: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.end_threshold <= self.start_threshold <= 1.0:
             raise ValueError("thresholds are probabilities with end_threshold <= start_threshold")
+        thresholds = tuple(float(value) for value in self.class_start_thresholds)
+        object.__setattr__(self, "class_start_thresholds", thresholds)  # a list from JSON
+        if any(not self.end_threshold <= value <= 1.0 for value in thresholds):
+            raise ValueError("class_start_thresholds must lie in [end_threshold, 1]")
         if self.start_frames < 1 or self.end_frames < 1:
             raise ValueError("start_frames and end_frames must be at least 1")
         if not 0.0 <= self.start_confidence <= 1.0:
             raise ValueError("start_confidence is a confidence in [0, 1]")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        values = asdict(self)
+        values["class_start_thresholds"] = list(self.class_start_thresholds)
+        return values
+
+    def threshold_of(self, label: int) -> float:
+        """The start threshold of class ``label``."""
+        thresholds = self.class_start_thresholds
+        return thresholds[label] if label < len(thresholds) else self.start_threshold
 
 
 class SegmentTracker:
@@ -128,7 +143,7 @@ class SegmentTracker:
         settings = self.settings
         self.frame += 1
         best = int(np.argmax(probabilities))
-        on = best != self.background and probabilities[best] >= settings.start_threshold
+        on = best != self.background and probabilities[best] >= settings.threshold_of(best)
         confident = False
         if boundaries is not None:
             # a start seen in this frame or the start_frames frames before counts for a run

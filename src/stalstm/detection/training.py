@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,8 +36,15 @@ from torch.utils.data import Dataset
 
 from stalstm.clip import Clip
 from stalstm.datasets import get_dataset
-from stalstm.detection.building import StreamBuildSettings, build_streams
-from stalstm.detection.data import BuiltStreamDataset, StreamDataset, collate_streams
+from stalstm.detection.budget import budget_warnings, emit, epochs_for_steps, silence_warnings
+from stalstm.detection.building import StreamBuildSettings, build_streams, segment_clips
+from stalstm.detection.calibration import class_thresholds
+from stalstm.detection.data import (
+    BuiltStreamDataset,
+    StreamDataset,
+    StreamWindowDataset,
+    collate_streams,
+)
 from stalstm.detection.detector import (
     DetectionSettings,
     StreamDetection,
@@ -142,7 +150,7 @@ def _clip_split(recipe: DetectionRecipe, data: str | Path | None) -> RecordedSpl
     if not clips or not test_clips:
         raise DataError(data or store.directory,
                         f"protocol {recipe.data.protocol} leaves a split empty")  # fmt: skip
-    build = StreamBuildSettings.from_dict(section.build)
+    build = StreamBuildSettings.from_dict(section.test_build or section.build)
     test = build_streams(test_clips, section.test_streams, TEST_STREAM_SEED, build, "test")
     return RecordedSplit(
         clips, [], test, store.class_names,
@@ -166,6 +174,9 @@ class DetectionTask:
         recorded = split_material(recipe, data)
         clips, held_clips = _held_out_clips(recorded.train_clips, section.held_out_fraction)
         streams, held_streams = _held_out_streams(recorded.train_streams, section.held_out_fraction)
+        if section.build_from_segments and not recorded.train_clips:
+            # recorded actions as clips: more streams are built from them, held out alike
+            clips, held_clips = segment_clips(streams), segment_clips(held_streams)
         build = StreamBuildSettings.from_dict(section.build)
         held_out = list(held_streams)
         if held_clips:
@@ -187,24 +198,33 @@ class DetectionTask:
         if clips:
             parts.append(BuiltStreamDataset(clips, section.streams_per_epoch, background, persons,
                                             build, preparation, augment, seed))  # fmt: skip
-        if streams:
+        if streams and section.recorded_windows:
+            parts.append(StreamWindowDataset(streams, section.recorded_windows, background,
+                                             persons, preparation, augment, seed))  # fmt: skip
+        elif streams:
             parts.append(StreamDataset(streams, background, persons, preparation, augment, seed))
         if not parts:
             raise DataError(data or recipe.data.dataset, "no training material")
         train_set = parts[0] if len(parts) == 1 else _Mixed(*parts)
         held_set = StreamDataset(held_out, background, persons, preparation)
         description = dict(recorded.description)
+        if section.build_from_segments and clips and not recorded.train_clips:
+            description["train"] += f" and streams built from their {len(clips)} segments"
         description["held_out"] = (
             f"{len(held_clips)} clips ({section.held_out_fraction:.0%}) built into "
             f"{len(held_out) - len(held_streams)} streams"
             if held_clips
             else "no clips"
         ) + (f", and streams {', '.join(s.name for s in held_streams)}" if held_streams else "")
+        recipe, budget = budgeted_recipe(recipe, len(train_set))
+        warnings = budget_warnings(budget["steps"], budget["warmup_steps"])
+        emit(warnings)
         return DetectionMaterial(
             config, train_set, held_set, [*recorded.class_names, BACKGROUND_NAME], layout,
             recipe.data.preset, collate=collate_streams,
             run={"data": None if data is None else str(Path(data).resolve()), "fold": None},
-            description={"window": section.window, "split": description},
+            description={"window": section.window, "split": description, "budget": budget},
+            recipe=recipe, warnings=warnings,
             held_out=list(held_set.streams), test=recorded.test_streams,
             background=background, section=section,
         )  # fmt: skip
@@ -212,14 +232,17 @@ class DetectionTask:
     def finish(self, model: STALSTM, material: DetectionMaterial, out: Path) -> tuple[dict, dict]:
         """The post-processing, chosen on the held-out streams (written to
         ``evaluation-held-out/metrics.json``)."""
-        chosen, counts, held_metrics = choose_on_held_out(model, material)
+        chosen, counts, held_metrics, calibration = choose_on_held_out(model, material)
         folder = out / "evaluation-held-out"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "metrics.json").write_text(json.dumps(held_metrics, indent=2) + "\n")
         detection = DetectionSettings(material.background, material.window, chosen)
         metadata = {"detection": detection.to_dict(), "split": material.description["split"]}
+        found = silence_warnings("held-out", held_metrics)
+        emit(found)
         facts = {"held_out": held_metrics, "held_out_search": counts,
-                 "post_processing": chosen.to_dict()}  # fmt: skip
+                 "post_processing": chosen.to_dict(),
+                 "class_threshold_calibration": calibration, "warnings": found}  # fmt: skip
         return metadata, facts
 
     def evaluate(
@@ -227,7 +250,19 @@ class DetectionTask:
     ) -> dict[str, Any]:
         metrics = evaluate_detector(model, material.test, out / "evaluation-test",
                                     material.section.pictures)  # fmt: skip
-        return {**{key: metrics[key] for key in SUMMARY_KEYS}, "test": metrics}
+        found = silence_warnings("test", metrics)
+        emit(found)
+        result = {**{key: metrics[key] for key in SUMMARY_KEYS}, "test": metrics,
+                  "warnings": found}  # fmt: skip
+        settings = detection_settings(model)
+        if settings.post_processing.class_start_thresholds:
+            # what the per-class thresholds contributed: the same weights with one threshold
+            common = replace(settings.post_processing, class_start_thresholds=())
+            single = detect_streams(model, material.test, replace(settings, post_processing=common))
+            result["test_one_threshold"] = detection_metrics(
+                outcomes_of(material.test, single), settings.background
+            )
+        return result
 
     def table(self, summary: dict[str, Any]) -> str:
         return summary_table(summary)
@@ -243,9 +278,9 @@ def _layout_object(layout: Any) -> Any:
 
 def choose_on_held_out(
     model: STALSTM, material: DetectionMaterial
-) -> tuple[PostProcessing, dict[str, Any], dict[str, Any]]:
-    """The tracker settings chosen on the held-out streams, the search's counts, and the
-    held-out metrics with them."""
+) -> tuple[PostProcessing, dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+    """The tracker settings chosen on the held-out streams, the search's counts, the held-out
+    metrics with them, and (with ``class_thresholds``) the per-class calibration's counts."""
     background, section = material.background, material.section
     searching = DetectionSettings(
         background, material.window, PostProcessing(**section.post_processing)
@@ -265,11 +300,40 @@ def choose_on_held_out(
             streams, probabilities, background, chosen.to_dict(),
             {"start_confidence": BOUNDARY_SEARCH}, boundaries,
         )  # fmt: skip
+    calibration = None
+    if section.class_thresholds:
+        candidates = (section.search or DEFAULT_SEARCH).get(
+            "start_threshold", DEFAULT_SEARCH["start_threshold"]
+        )
+        chosen, calibration = class_thresholds(
+            streams, probabilities, background, chosen, candidates, boundaries=boundaries
+        )
     tracked = [
         replace(r, detections=track(r.probabilities, chosen, background, r.boundaries))
         for r in results
     ]
-    return chosen, counts, detection_metrics(outcomes_of(streams, tracked), background)
+    metrics = detection_metrics(outcomes_of(streams, tracked), background)
+    return chosen, counts, metrics, calibration
+
+
+def budgeted_recipe(
+    recipe: DetectionRecipe, items_per_epoch: int
+) -> tuple[DetectionRecipe, dict[str, int]]:
+    """The recipe with its end-to-end epochs set by ``detection.steps`` (optimiser steps) for
+    ``items_per_epoch`` training items a pass, and the run's budget: optimiser ``steps``,
+    ``epochs``, ``items_per_epoch``, the first stage's ``warmup_steps``."""
+    batch = recipe.training.batch_size
+    if recipe.detection.steps:
+        epochs = epochs_for_steps(recipe.detection.steps, items_per_epoch, batch)
+        recipe = with_changes(recipe, schedule={"epochs": epochs})
+    stages = recipe.training.schedule.stages
+    steps = sum(stage.epochs for stage in stages) * math.ceil(items_per_epoch / batch)
+    return recipe, {
+        "steps": steps,
+        "epochs": sum(stage.epochs for stage in stages),
+        "items_per_epoch": items_per_epoch,
+        "warmup_steps": stages[0].optimiser.warmup_steps,
+    }
 
 
 def train_detector(

@@ -100,7 +100,7 @@ def html_option(what: str) -> Any:
 def load_model_for_use(model: Path, allow_pickle: bool = False) -> Any:
     """The model a command uses (a model folder or a run folder), with torch on one thread:
     these LSTMs are small, and on a shared CPU more threads spin-wait for each other (a run
-    report's six clips took 0.13 s on one thread, 9.9 s on two of a busy machine's cores)."""
+    report's six clips took 0.13 s on one thread, 9.9 s on two contended cores)."""
     import torch
 
     from stalstm.modelfile import load_model

@@ -11,6 +11,7 @@ from stalstm.errors import DataError, LayoutMismatchError, NonFiniteError, Segme
 from stalstm.readers.stream_folder import (
     TouchingSegmentsWarning,
     read_stream_folder,
+    train_test_streams,
     write_stream_folder,
 )
 from stalstm.stream import Segment, Stream
@@ -37,6 +38,23 @@ def test_streams_with_named_labels_and_a_stream_without_segments(tmp_path: Path)
     assert streams["evening"].segments == (Segment(1, 3, 5),)
     assert streams["evening"].joints.shape == (15, 1, 17, 2)
     assert streams["morning"].frame_labels[10:12].tolist() == [-1, -1]
+
+
+def test_a_test_folder_may_lack_training_classes_but_not_bring_new_ones(tmp_path: Path) -> None:
+    make_folder(tmp_path / "train", "morning,wave,0,9\nmorning,clap,12,29\nevening,sit,3,5\n")
+    make_folder(tmp_path / "test", "morning,wave,0,9\nevening,sit,2,6\n")
+    split = train_test_streams(tmp_path, "coco17")
+    assert split.class_names == ["clap", "sit", "wave"]
+    test = {stream.name: stream for stream in split.test_streams}
+    assert test["morning"].segments == (Segment(2, 0, 9),)  # wave keeps train/'s number
+    assert test["evening"].segments == (Segment(1, 2, 6),)
+    make_folder(tmp_path / "test", "morning,wave,0,9\nevening,jump,2,6\n")
+    with pytest.raises(DataError, match="'jump' is not one of the training classes") as error:
+        train_test_streams(tmp_path, "coco17")
+    assert error.value.line == 3 and "test" in str(error.value)
+    make_folder(tmp_path / "test", "morning,0,0,9\n")
+    with pytest.raises(DataError, match="both name their classes or both number them"):
+        train_test_streams(tmp_path, "coco17")
 
 
 def test_a_stream_with_no_segment_is_all_background(tmp_path: Path) -> None:

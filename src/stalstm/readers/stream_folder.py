@@ -89,8 +89,13 @@ def _read_segment_rows(path: Path) -> list[_SegmentRow]:
     return rows
 
 
-def read_stream_folder(folder: str | Path, layout: str | Path | Layout) -> StreamFolder:
-    """Every stream of a bring-your-own folder with its segments, checked against ``layout``."""
+def read_stream_folder(
+    folder: str | Path, layout: str | Path | Layout, class_names: Sequence[str] | None = None
+) -> StreamFolder:
+    """Every stream of a bring-your-own folder with its segments, checked against ``layout``.
+    Labels that are names are numbered in sorted order, or by ``class_names`` when given (a
+    test folder read with its training folder's names: it may lack some of them, but a name
+    not among them is a ``DataError`` naming its line)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(folder, "stream folder not found")
@@ -112,12 +117,18 @@ def read_stream_folder(folder: str | Path, layout: str | Path | Layout) -> Strea
             )
     texts = [row.label_text for row in rows]
     by_name = not all(NATURAL.fullmatch(text) for text in texts)
-    class_names = sorted(set(texts)) if by_name else []
+    if class_names and by_name:
+        for row in rows:
+            if row.label_text not in class_names:
+                raise DataError(segments_path, f"class {row.label_text!r} is not one of the "
+                                f"training classes {list(class_names)}", row.line)  # fmt: skip
+        names = list(class_names)
+    else:
+        names = sorted(set(texts)) if by_name else []
     streams = [
-        _stream_with_segments(path, layout, rows, class_names, segments_path)
-        for path in files.values()
+        _stream_with_segments(path, layout, rows, names, segments_path) for path in files.values()
     ]
-    return StreamFolder(streams, class_names)
+    return StreamFolder(streams, names)
 
 
 def _stream_with_segments(
@@ -218,13 +229,18 @@ def write_stream_folder(
 
 def train_test_streams(root: str | Path, layout: str | Path | Layout | None) -> RecordedSplit:
     """A bring-your-own detection folder: ``train/`` and ``test/`` stream folders (each with its
-    ``segments.csv``) in the layout the user names; both must agree on the class names."""
+    ``segments.csv``) in the layout the user names. Classes named in ``test/`` must be classes of
+    ``train/`` (the test folder may lack some); both name their classes or both number them."""
     root = Path(root)
     if layout is None or layout == "":
         raise DataError(root, "stream folders need a layout: --layout NAME or a layout .json")
-    train, test = (read_stream_folder(root / side, layout) for side in ("train", "test"))
-    if train.class_names != test.class_names and test.class_names:
-        raise DataError(root / "test", "its class names differ from those of train/")
+    train = read_stream_folder(root / "train", layout)
+    test = read_stream_folder(root / "test", layout, train.class_names)
+    if bool(train.class_names) != bool(test.class_names) and any(
+        stream.segments for stream in test.streams
+    ):
+        raise DataError(root / "test", "train/ and test/ must both name their classes or both "
+                        "number them")  # fmt: skip
     labels = [segment.label for stream in train.streams for segment in stream.segments]
     names = train.class_names or test.class_names
     class_names = names or [f"class {label}" for label in range(1 + max(labels, default=0))]

@@ -92,7 +92,7 @@ PARTS = {
         "arms": {"0.3.0": V030_GENERIC, "0.4.0": []},
     },
 }
-GENERIC_TRAIN = range(1, 11)  # SFINGE3D Sequences used as a user's train/ folder
+GENERIC_TRAIN = range(5, 15)  # the first 10 Sequences in a row that hold all 13 gestures
 GENERIC_TEST = range(63, 73)  # and as test/
 METRICS = [
     # key, header, scale, digits, higher is better

@@ -15,7 +15,7 @@ Parts (each one recipe and data set, every arm trained with seeds 0, 1, 2 by
 - ``msr``: ``msr-detect`` (streams built from MSR Action3D, test subjects' streams built as in
   0.3.0 so that both versions meet the same test streams); one more arm holds the temporal gate
   open for the first 10 of the 60 epochs (``0.4.0 + open gate first``);
-- ``generic``: ``generic-detect`` on a stream folder made of SFINGE3D's recorded Sequences 1-10
+- ``generic``: ``generic-detect`` on a stream folder made of SFINGE3D's recorded Sequences 5-14
   (``train/``) and 63-72 (``test/``), raw coordinates, layout ``hand20``: a new user's small
   folder of real recordings.
 
@@ -109,7 +109,7 @@ ONE_THRESHOLD = "0.4.0 + shuffled"  # the SHUFFLED_CLASSES runs' test with the c
 
 
 def make_generic_folder(data_root: Path, folder: Path) -> Path:
-    """SFINGE3D's Sequences 1-10 and 63-72 as a bring-your-own stream folder (raw coordinates,
+    """SFINGE3D's Sequences 5-14 and 63-72 as a bring-your-own stream folder (raw coordinates,
     frames from 0), written once."""
     from stalstm.readers.sfinge import SFINGE_CLASSES, read_sfinge_sequences
     from stalstm.readers.stream_folder import write_stream_folder

@@ -55,7 +55,6 @@ SHUFFLED_CLASSES = "0.4.0 + shuffled + class thresholds"
 # the temporal gate held at its open start for the first 10 of the 60 epochs (as the demo does),
 # so the main network scores frames before the gate can shut on them
 GATE_FIRST = [
-    "detection.steps=0",
     "schedule={kind: stages, stages: [{name: main-and-spatial, train: [main, spatial], "
     "epochs: 10, optimiser: {cosine_decay: false}}, {name: joint, "
     "train: [main, spatial, temporal], epochs: 50}]}",
@@ -89,7 +88,7 @@ PARTS = {
         "recipe": "generic-detect",
         "data": None,  # made from SFINGE3D's Sequences by make_generic_folder
         "base": ["data.layout=hand20"],
-        "arms": {"0.3.0": V030_GENERIC, "0.4.0": []},
+        "arms": {"0.3.0": V030_GENERIC, "0.4.0": [], OPEN_GATE: GATE_FIRST},
     },
 }
 GENERIC_TRAIN = range(5, 15)  # the first 10 Sequences in a row that hold all 13 gestures

@@ -16,12 +16,14 @@ from stalstm.detection.budget import (
     budget_warnings,
     epochs_for_steps,
     silence_warnings,
+    split_epochs,
 )
 from stalstm.detection.building import build_streams, segment_clips, stream_window
 from stalstm.detection.data import StreamWindowDataset
-from stalstm.detection.training import train_detector
+from stalstm.detection.training import budgeted_recipe, train_detector
 from stalstm.readers.stream_folder import write_stream_folder
 from stalstm.stream import Segment, Stream
+from stalstm.tasks import load_any_recipe
 
 
 def test_epochs_follow_the_steps_not_the_passes() -> None:
@@ -30,6 +32,22 @@ def test_epochs_follow_the_steps_not_the_passes() -> None:
     assert epochs_for_steps(10, 1000, 8) == 1
     with pytest.raises(ValueError):
         epochs_for_steps(0, 10, 8)
+
+
+def test_stages_share_the_budget_as_their_epochs_in_the_recipe_do() -> None:
+    assert split_epochs(60, [10, 50]) == [10, 50]
+    assert split_epochs(40, [10, 50]) == [7, 33]
+    assert split_epochs(7, [1, 1, 1]) == [3, 2, 2]
+    assert split_epochs(1, [10, 50]) == [1, 1]  # every stage trains
+    with pytest.raises(ValueError):
+        split_epochs(10, [0, 5])
+    stages = (
+        "schedule={kind: stages, stages: [{name: first, train: [main, spatial], epochs: 10}, "
+        "{name: joint, train: [main, spatial, temporal], epochs: 50}]}"
+    )
+    recipe, budget = budgeted_recipe(load_any_recipe("msr-detect", [stages]), 300)
+    assert [stage.epochs for stage in recipe.training.schedule.stages] == [7, 33]
+    assert budget == {"steps": 40 * 38, "epochs": 40, "items_per_epoch": 300, "warmup_steps": 100}
 
 
 def test_a_short_run_is_named_and_a_long_enough_one_is_not() -> None:

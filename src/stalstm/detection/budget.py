@@ -4,7 +4,9 @@
 folder of ten recordings is one or two batches, so 60 epochs of it are 60 optimiser steps,
 fewer than the learning rate's warm-up, while 60 epochs of 200 built streams are 1,500.
 ``detection.steps`` gives the budget as optimiser steps; ``epochs_for_steps`` turns it into the
-epochs of the recipe's end-to-end schedule for the material at hand (at least one).
+epochs of the recipe's end-to-end schedule for the material at hand (at least one), and
+``split_epochs`` shares them among the stages of a ``stages`` schedule in proportion to the
+epochs the recipe gives each.
 
 **Warnings** (``DetectionWarning``; written to the log and to ``summary.json``'s
 ``warnings``):
@@ -18,6 +20,7 @@ epochs of the recipe's end-to-end schedule for the material at hand (at least on
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from collections.abc import Sequence
@@ -38,6 +41,24 @@ def epochs_for_steps(steps: int, items_per_epoch: int, batch_size: int) -> int:
         raise ValueError("steps, items per epoch and batch size must be at least 1")
     batches = math.ceil(items_per_epoch / batch_size)
     return max(1, math.ceil(steps / batches))
+
+
+def split_epochs(total: int, weights: Sequence[int]) -> list[int]:
+    """``total`` epochs shared in proportion to ``weights`` (largest remainders), each part at
+    least one epoch."""
+    if not weights or any(weight < 1 for weight in weights):
+        raise ValueError("every stage needs at least one epoch")
+    total = max(total, len(weights))
+    shares = [total * weight / sum(weights) for weight in weights]
+    parts = [max(1, math.floor(share)) for share in shares]
+    order = sorted(range(len(weights)), key=lambda i: shares[i] - math.floor(shares[i]),
+                   reverse=True)  # fmt: skip
+    for index in itertools.islice(itertools.cycle(order), max(0, total - sum(parts))):
+        parts[index] += 1
+    while sum(parts) > total:  # the one-epoch floors took more than the share
+        largest = max(range(len(parts)), key=parts.__getitem__)
+        parts[largest] -= 1
+    return parts
 
 
 def budget_warnings(steps: int, warmup_steps: int) -> list[str]:

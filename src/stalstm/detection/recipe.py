@@ -101,10 +101,10 @@ class DetectionRecipe(Recipe):
             raise SettingError(
                 "objective.frame_window", "must be left out: detection.window sets it"
             )
-        if self.detection.steps and self.schedule.kind != "end-to-end":
+        if self.detection.steps and self.schedule.kind not in ("end-to-end", "stages"):
             raise SettingError(
-                "detection.steps", "must be 0 unless schedule.kind is end-to-end (a budget in "
-                "steps sets its epochs)",
+                "detection.steps", "must be 0 unless schedule.kind is end-to-end or stages (a "
+                "budget in steps sets their epochs)",
             )  # fmt: skip
         augmentation = self.augmentation_config()
         if augmentation.crop_min_ratio is not None or augmentation.num_frames is not None:

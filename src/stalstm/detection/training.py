@@ -36,7 +36,13 @@ from torch.utils.data import Dataset
 
 from stalstm.clip import Clip
 from stalstm.datasets import get_dataset
-from stalstm.detection.budget import budget_warnings, emit, epochs_for_steps, silence_warnings
+from stalstm.detection.budget import (
+    budget_warnings,
+    emit,
+    epochs_for_steps,
+    silence_warnings,
+    split_epochs,
+)
 from stalstm.detection.building import StreamBuildSettings, build_streams, segment_clips
 from stalstm.detection.calibration import class_thresholds
 from stalstm.detection.data import (
@@ -319,13 +325,20 @@ def choose_on_held_out(
 def budgeted_recipe(
     recipe: DetectionRecipe, items_per_epoch: int
 ) -> tuple[DetectionRecipe, dict[str, int]]:
-    """The recipe with its end-to-end epochs set by ``detection.steps`` (optimiser steps) for
+    """The recipe with its epochs set by ``detection.steps`` (optimiser steps; a ``stages``
+    schedule's stages share them as their epochs in the recipe do) for
     ``items_per_epoch`` training items a pass, and the run's budget: optimiser ``steps``,
     ``epochs``, ``items_per_epoch``, the first stage's ``warmup_steps``."""
     batch = recipe.training.batch_size
     if recipe.detection.steps:
         epochs = epochs_for_steps(recipe.detection.steps, items_per_epoch, batch)
-        recipe = with_changes(recipe, schedule={"epochs": epochs})
+        if recipe.schedule.kind == "stages":
+            given = recipe.schedule.stages
+            split = split_epochs(epochs, [int(stage["epochs"]) for stage in given])
+            stages = [{**stage, "epochs": part} for stage, part in zip(given, split, strict=True)]
+            recipe = with_changes(recipe, schedule={"stages": stages})
+        else:
+            recipe = with_changes(recipe, schedule={"epochs": epochs})
     stages = recipe.training.schedule.stages
     steps = sum(stage.epochs for stage in stages) * math.ceil(items_per_epoch / batch)
     return recipe, {

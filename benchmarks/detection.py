@@ -60,6 +60,7 @@ GATE_FIRST = [
     "train: [main, spatial, temporal], epochs: 50}]}",
 ]
 OPEN_GATE = "0.4.0 + open gate first"
+HAND_PRESET = "0.4.0 + hand preset"
 V030_GENERIC = [*V030, "detection.build_from_segments=false", "detection.recorded_windows=0"]
 PARTS = {
     "sfinge": {
@@ -88,7 +89,9 @@ PARTS = {
         "recipe": "generic-detect",
         "data": None,  # made from SFINGE3D's Sequences by make_generic_folder
         "base": ["data.layout=hand20"],
-        "arms": {"0.3.0": V030_GENERIC, "0.4.0": [], OPEN_GATE: GATE_FIRST},
+        # with the hand preset (centred on the palm of the stream's first frame, divided by the
+        # hand's size) instead of the raw coordinates a new user's folder holds
+        "arms": {"0.3.0": V030_GENERIC, "0.4.0": [], HAND_PRESET: ["data.preset=hand"]},
     },
 }
 GENERIC_TRAIN = range(5, 15)  # the first 10 Sequences in a row that hold all 13 gestures

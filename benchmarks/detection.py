@@ -54,8 +54,9 @@ SHUFFLED = ["detection.build.placement=shuffled", "detection.steps=3000",
             "detection.class_thresholds=true"]  # fmt: skip
 SHUFFLED_CLASSES = "0.4.0 + shuffled + class thresholds"
 WANDER = "0.4.0, gate learnt from the start"
-HAND_PRESET = "0.4.0 + hand preset"
-V030_GENERIC = [*V030, "detection.build_from_segments=false", "detection.recorded_windows=0"]
+RAW = "0.4.0, raw coordinates"
+V030_GENERIC = [*V030, "data.preset=none", "detection.build_from_segments=false",
+                "detection.recorded_windows=0"]  # fmt: skip
 PARTS = {
     "sfinge": {
         "recipe": "sfinge3d-detect",
@@ -84,9 +85,8 @@ PARTS = {
         "recipe": "generic-detect",
         "data": None,  # made from SFINGE3D's Sequences by make_generic_folder
         "base": ["data.layout=hand20"],
-        # with the hand preset (centred on the palm of the stream's first frame, divided by the
-        # hand's size) instead of the raw coordinates a new user's folder holds
-        "arms": {"0.3.0": V030_GENERIC, "0.4.0": [], HAND_PRESET: ["data.preset=hand"]},
+        # RAW: 0.4.0 on the raw coordinates (preset none, as 0.3.0's recipe had)
+        "arms": {"0.3.0": V030_GENERIC, RAW: ["data.preset=none"], "0.4.0": []},
     },
 }
 GENERIC_TRAIN = range(5, 15)  # the first 10 Sequences in a row that hold all 13 gestures

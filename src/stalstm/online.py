@@ -277,20 +277,11 @@ class Recognizer:
         if self.streams is not None:
             raise ValueError("run feeds one stream: make the Recognizer with streams=None")
         feed = self.frame_feed(layout, settings, source)
-        index = 0
-        for item in frames:
-            if isinstance(item, DataError):
-                yield item
+        for outcome in step_frames(frames, feed, self.update):
+            if isinstance(outcome, DataError):
+                yield outcome
                 continue
-            try:
-                joints = feed(item, index) if isinstance(item, Frame) else item
-                probabilities = self.update(joints)
-            except DataError as error:
-                yield error
-                continue
-            finally:
-                index += 1
-            time = item.time if isinstance(item, Frame) else None
+            probabilities, time = outcome
             yield FrameEvent(self.frames_seen - 1, time, probabilities)
 
     def frame_feed(
@@ -303,6 +294,30 @@ class Recognizer:
         if target is None and source_layout is not None:
             target = source_layout
         return FrameFeed(source, source_layout, target, coords if target else None, settings)
+
+
+def step_frames(
+    frames: Iterable[Frame | np.ndarray | DataError],
+    feed: FrameFeed,
+    step: Callable[[np.ndarray], object],
+) -> Iterator[tuple[object, float | None] | DataError]:
+    """A live source's items through ``feed`` (``Frame``\\ s; raw arrays pass as they are) and
+    ``step``: ``(step's result, the frame's time)`` for each, or the ``DataError`` of an item
+    that could not be read, brought to the model's layout or stepped (yielded; the stream goes
+    on). ``Recognizer.run`` and ``Detector.run`` share it."""
+    index = 0
+    for item in frames:
+        if isinstance(item, DataError):
+            yield item
+            continue
+        try:
+            result = step(feed(item, index) if isinstance(item, Frame) else item)
+        except DataError as error:
+            yield error
+            continue
+        finally:
+            index += 1
+        yield result, (item.time if isinstance(item, Frame) else None)
 
 
 @dataclass(frozen=True)

@@ -331,19 +331,12 @@ class Detector:
         feed = self.recognizer.frame_feed(layout, settings, source)
         tracker = self.trackers[0]
         times: list[float | None] = []
-        index = 0
-        for item in frames:
-            if isinstance(item, DataError):
-                yield item
+        for outcome in online.step_frames(frames, feed, self.update):
+            if isinstance(outcome, DataError):
+                yield outcome
                 continue
-            try:
-                closed = self.update(feed(item, index) if isinstance(item, Frame) else item)
-            except DataError as error:
-                yield error
-                continue
-            finally:
-                index += 1
-            times.append(item.time if isinstance(item, Frame) else None)
+            closed, time = outcome
+            times.append(time)
             for detection in closed:
                 yield SegmentEvent("close", detection, tracker.frame, times)
             if tracker.label >= 0 and tracker.reported_at == tracker.frame:
